@@ -1,0 +1,62 @@
+# nsfw: make test runs every test; make demo builds the wasm and serves the demo.
+SHELL := /bin/bash
+GO    ?= go
+NPM   ?= npm
+CACHE := build/cache
+NSFWJS_TGZ := $(CACHE)/nsfwjs-4.4.0.tgz
+PKGS   = $$($(GO) list ./... | grep -v /node_modules/)
+
+.PHONY: all test test-go vet cli model reference ascent bench fuzz clean node-deps
+
+all: cli
+
+## test: vet and run every test (Go, converter reproduction, fixtures parity)
+test: vet test-go
+
+vet:
+	$(GO) vet $(PKGS)
+	@unformatted="$$(gofmt -l $$(find . -name '*.go' -not -path '*/node_modules/*'))"; \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
+
+test-go:
+	$(GO) test -count=1 $(PKGS)
+
+## cli: build bin/nsfw
+cli:
+	$(GO) build -trimpath -o bin/nsfw ./cmd/nsfw
+
+## node-deps: the benchmark/reference-only Node packages (nsfwjs, TF.js, playwright-core)
+node-deps: build/node_modules/.package-lock.json
+build/node_modules/.package-lock.json: build/package.json build/package-lock.json
+	cd build && $(NPM) ci --no-audit --no-fund --loglevel=error
+
+## model: regenerate the committed .nsfw files from the nsfwjs npm tarball
+$(NSFWJS_TGZ):
+	mkdir -p $(CACHE)
+	$(NPM) pack nsfwjs@4.4.0 --pack-destination $(CACHE) --silent
+model: $(NSFWJS_TGZ)
+	$(GO) run ./cmd/nsfw convert --model default --tarball $(NSFWJS_TGZ) -o model/mobilenetv2/mobilenet_v2.nsfw
+	$(GO) run ./cmd/nsfw convert --model mid --tarball $(NSFWJS_TGZ) -o model/mobilenetv2mid/mobilenet_v2_mid.nsfw
+
+## ascent: regenerate the class-maximising fixtures (about 2 minutes)
+ascent: node-deps
+	node build/reference/ascent.mjs --seed testdata/fixtures/photo-coffee.png --out testdata/fixtures
+
+## reference: regenerate testdata/reference.json with nsfwjs on TF.js (about 5 minutes)
+reference: node-deps
+	rm -rf $(CACHE)/dump
+	$(GO) run ./build/dump -out $(CACHE)/dump $$(ls testdata/fixtures/* | grep -v SOURCES.md)
+	node build/reference/reference.mjs --dump $(CACHE)/dump --out testdata/reference.json
+
+## bench: native benchmarks (models end to end, kernels)
+bench:
+	$(GO) test -run='^$$' -bench=. -benchtime=20x . ./internal/kernels/ ./internal/preprocess/
+
+## fuzz: run each fuzzer for FUZZTIME (default 60s)
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/format/
+	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/imageio/
+
+clean:
+	rm -rf bin dist $(CACHE)

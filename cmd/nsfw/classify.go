@@ -1,0 +1,313 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/nsfw-go/nsfw"
+	"github.com/nsfw-go/nsfw/internal/imageio"
+)
+
+const classifyHelp = `Usage: nsfw classify [flags] FILE|DIR...
+
+Classifies each image and prints one line per file, in the order given
+(folders are walked recursively for .jpg .jpeg .png .gif .webp .bmp files;
+files named explicitly are read whatever their extension). Animated GIFs
+are sampled (--frames) and the frame with the highest NSFW score is
+reported. Files that cannot be read are reported and skipped.
+
+Policies: strict, balanced, lenient, or thresholds such as
+"porn=0.6,hentai=0.6,sexy=0.9,sum=0.8" (unnamed rules are off), or a
+preset with overrides such as "balanced,sexy=0".
+
+Exit codes: 0 all safe, 1 something flagged, 2 usage error, 4 some files
+failed (5 = flagged and failed).
+
+Flags:
+`
+
+// imageExts are the extensions picked up when walking a folder.
+var imageExts = map[string]bool{".jpg": true, ".jpeg": true, ".jpe": true, ".png": true, ".gif": true, ".webp": true, ".bmp": true}
+
+// progressThreshold is the file count from which a progress bar is shown.
+const progressThreshold = 20
+
+type classifyOptions struct {
+	model      string
+	policy     string
+	json       bool
+	jobs       int
+	frames     int
+	maxPixels  int64
+	maxBytes   int64
+	onlyNSFW   bool
+	quiet      bool
+	noProgress bool
+}
+
+// record is one output line.
+type record struct {
+	File          string             `json:"file"`
+	Verdict       string             `json:"verdict,omitempty"`
+	Top           string             `json:"top,omitempty"`
+	NSFWScore     *float32           `json:"nsfw_score,omitempty"`
+	Probabilities map[string]float32 `json:"probabilities,omitempty"`
+	Format        string             `json:"format,omitempty"`
+	Width         int                `json:"width,omitempty"`
+	Height        int                `json:"height,omitempty"`
+	Frame         *int               `json:"frame,omitempty"`
+	Frames        int                `json:"frames,omitempty"`
+	FrameCount    int                `json:"frame_count,omitempty"`
+	Partial       bool               `json:"partial,omitempty"` // later animation frames were not examined
+	Milliseconds  *float64           `json:"ms,omitempty"`
+	Error         string             `json:"error,omitempty"`
+	ErrorKind     string             `json:"error_kind,omitempty"`
+
+	result nsfw.Result
+}
+
+func runClassify(args []string, stdout, stderr io.Writer) int {
+	var o classifyOptions
+	fs := newFlagSet("classify", classifyHelp, stderr)
+	fs.StringVar(&o.model, "model", "default", "model: default (MobileNetV2), mid (MobileNetV2Mid), or a .nsfw file")
+	fs.StringVar(&o.policy, "policy", "balanced", "policy: strict, balanced, lenient, or thresholds (see above)")
+	fs.BoolVar(&o.json, "json", false, "print JSON lines instead of a table")
+	fs.IntVar(&o.jobs, "jobs", runtime.GOMAXPROCS(0), "images classified in parallel")
+	fs.IntVar(&o.frames, "frames", imageio.DefaultMaxFrames, "frames sampled from an animated GIF")
+	fs.Int64Var(&o.maxPixels, "max-pixels", imageio.DefaultMaxPixels, "refuse images with more pixels than this (decompression-bomb guard)")
+	fs.Int64Var(&o.maxBytes, "max-bytes", imageio.DefaultMaxBytes, "refuse files larger than this many bytes")
+	fs.BoolVar(&o.onlyNSFW, "nsfw-only", false, "print only the images flagged NSFW (and errors)")
+	fs.BoolVar(&o.quiet, "quiet", false, "no summary line on stderr")
+	fs.BoolVar(&o.noProgress, "no-progress", false, "never show a progress bar")
+	paths, err := parseInterleaved(fs, args)
+	if helpRequested(err) {
+		return exitOK
+	}
+	if err != nil {
+		return exitUsage
+	}
+	if len(paths) == 0 {
+		fmt.Fprintln(stderr, "nsfw classify: no files or folders given (try: nsfw classify --help)")
+		return exitUsage
+	}
+	if o.jobs < 1 || o.frames < 1 || o.maxPixels < 1 || o.maxBytes < 1 {
+		fmt.Fprintln(stderr, "nsfw classify: --jobs, --frames, --max-pixels and --max-bytes must be positive")
+		return exitUsage
+	}
+	policy, err := nsfw.ParsePolicy(o.policy)
+	if err != nil {
+		fmt.Fprintln(stderr, "nsfw classify:", err)
+		return exitUsage
+	}
+	det, err := loadModel(o.model, nsfw.WithPolicy(policy), nsfw.WithConcurrency(o.jobs))
+	if err != nil {
+		fmt.Fprintln(stderr, "nsfw classify: loading the model:", err)
+		return exitUsage
+	}
+
+	files, walkErrs := collect(paths)
+	start := time.Now()
+	var bar *progressbar.ProgressBar
+	if f, ok := stderr.(*os.File); ok && !o.noProgress && len(files) >= progressThreshold && term.IsTerminal(int(f.Fd())) {
+		bar = progressbar.NewOptions(len(files),
+			progressbar.OptionSetWriter(stderr),
+			progressbar.OptionSetDescription("classifying"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("img"),
+			progressbar.OptionClearOnFinish(),
+			progressbar.OptionThrottle(100*time.Millisecond))
+	}
+
+	limits := imageio.Limits{MaxPixels: o.maxPixels, MaxBytes: o.maxBytes, MaxFrames: o.frames}
+	results := make([]*record, len(files))
+	done := make([]chan struct{}, len(files))
+	for i := range done {
+		done[i] = make(chan struct{})
+	}
+	jobs := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < o.jobs; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				results[i] = classifyFile(det, files[i], limits)
+				close(done[i])
+			}
+		}()
+	}
+	go func() {
+		for i := range files {
+			jobs <- i
+		}
+		close(jobs)
+	}()
+
+	out := &printer{w: stdout, json: o.json, onlyNSFW: o.onlyNSFW, errw: stderr}
+	status := exitOK
+	counts := map[string]int{}
+	for _, e := range walkErrs {
+		out.print(e)
+		counts["error"]++
+		status |= exitErrors
+	}
+	for i := range files {
+		<-done[i]
+		r := results[i]
+		if bar != nil {
+			_ = bar.Add(1)
+		}
+		if bar != nil && (r.Error != "" || !o.json) {
+			_ = bar.Clear()
+		}
+		out.print(r)
+		switch {
+		case r.Error != "":
+			counts["error"]++
+			status |= exitErrors
+		case r.result.Verdict == nsfw.NSFW:
+			counts["nsfw"]++
+			status |= exitFlagged
+		default:
+			counts["safe"]++
+		}
+	}
+	wg.Wait()
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	if !o.quiet {
+		elapsed := time.Since(start)
+		n := counts["nsfw"] + counts["safe"]
+		rate := float64(n) / elapsed.Seconds()
+		fmt.Fprintf(stderr, "%d images in %.1f s (%.1f images/s, %d jobs): %d nsfw, %d safe, %d errors [model %s, policy %s]\n",
+			n, elapsed.Seconds(), rate, o.jobs, counts["nsfw"], counts["safe"], counts["error"], det.Info().Name, policy)
+	}
+	return status
+}
+
+// collect expands folders into their image files, in lexical order.
+// Paths that cannot be read become error records.
+func collect(paths []string) (files []string, errs []*record) {
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			errs = append(errs, errorRecord(p, err))
+			continue
+		}
+		if !st.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				errs = append(errs, errorRecord(path, err))
+				if d != nil && d.IsDir() {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if d.Type().IsRegular() && imageExts[strings.ToLower(filepath.Ext(path))] {
+				files = append(files, path)
+			}
+			return nil
+		})
+		if err != nil {
+			errs = append(errs, errorRecord(p, err))
+		}
+	}
+	return files, errs
+}
+
+func classifyFile(det *nsfw.Detector, path string, limits imageio.Limits) *record {
+	start := time.Now()
+	dec, err := imageio.DecodeFile(path, limits)
+	if err != nil {
+		return errorRecord(path, err)
+	}
+	res, err := det.ClassifyFrames(dec.Frames)
+	if err != nil {
+		return errorRecord(path, err)
+	}
+	ms := float64(time.Since(start).Microseconds()) / 1000
+	r := &record{
+		File: path, Verdict: res.Verdict.String(), Top: res.Top().String(), NSFWScore: &res.NSFWScore,
+		Probabilities: map[string]float32{}, Format: dec.Format, Width: dec.Width, Height: dec.Height,
+		Milliseconds: &ms, result: res,
+	}
+	for _, c := range nsfw.Classes {
+		r.Probabilities[c.String()] = res.Probabilities[c]
+	}
+	if dec.FrameCount > 1 {
+		frame := dec.FrameIndex[res.Frame]
+		r.Frame, r.Frames, r.FrameCount = &frame, res.Frames, dec.FrameCount
+	}
+	r.Partial = dec.Partial
+	return r
+}
+
+func errorRecord(path string, err error) *record {
+	kind := "io"
+	switch {
+	case errors.Is(err, imageio.ErrUnsupported):
+		kind = "unsupported"
+	case errors.Is(err, imageio.ErrTooLarge):
+		kind = "too_large"
+	case errors.Is(err, imageio.ErrEmpty), errors.Is(err, nsfw.ErrEmptyImage):
+		kind = "empty"
+	case errors.Is(err, imageio.ErrCorrupt):
+		kind = "corrupt"
+	}
+	msg := err.Error()
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		msg = pe.Op + ": " + pe.Err.Error()
+	}
+	return &record{File: path, Error: msg, ErrorKind: kind}
+}
+
+type printer struct {
+	w, errw  io.Writer
+	json     bool
+	onlyNSFW bool
+	header   bool
+}
+
+func (p *printer) print(r *record) {
+	if r.Error == "" && p.onlyNSFW && r.result.Verdict != nsfw.NSFW {
+		return
+	}
+	if p.json {
+		b, _ := json.Marshal(r)
+		fmt.Fprintf(p.w, "%s\n", b)
+		return
+	}
+	if r.Error != "" {
+		fmt.Fprintf(p.errw, "nsfw: %s: %s\n", r.File, r.Error)
+		return
+	}
+	if !p.header {
+		fmt.Fprintf(p.w, "%-7s %-8s %5s  %7s %6s %7s %5s %5s  %s\n", "VERDICT", "TOP", "NSFW", "DRAWING", "HENTAI", "NEUTRAL", "PORN", "SEXY", "FILE")
+		p.header = true
+	}
+	pr := r.result.Probabilities
+	name := r.File
+	if r.FrameCount > 1 {
+		name += fmt.Sprintf(" (frame %d of %d)", *r.Frame, r.FrameCount)
+	}
+	fmt.Fprintf(p.w, "%-7s %-8s %5.3f  %7.3f %6.3f %7.3f %5.3f %5.3f  %s\n",
+		r.Verdict, r.Top, r.result.NSFWScore, pr[nsfw.Drawing], pr[nsfw.Hentai], pr[nsfw.Neutral], pr[nsfw.Porn], pr[nsfw.Sexy], name)
+}

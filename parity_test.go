@@ -1,0 +1,240 @@
+package nsfw
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"image"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/nsfw-go/nsfw/internal/imageio"
+	"github.com/nsfw-go/nsfw/internal/kernels"
+	"github.com/nsfw-go/nsfw/internal/preprocess"
+)
+
+// The parity bars, against nsfwjs 4.4.0 on TF.js's cpu backend
+// (testdata/reference.json, made by build/reference/reference.mjs).
+const (
+	sameInputTolerance = 1e-3 // same 224×224 float input
+	endToEndTolerance  = 0.01 // from the file: our decode and resize vs theirs
+)
+
+type reference struct {
+	Classes  []string `json:"classes"`
+	Fixtures []struct {
+		Name   string              `json:"name"`
+		File   string              `json:"file"`
+		Format string              `json:"format"`
+		Width  int                 `json:"width"`
+		Height int                 `json:"height"`
+		Models map[string]refModel `json:"models"`
+	} `json:"fixtures"`
+}
+
+type refModel struct {
+	InputSHA256     string    `json:"input_sha256"`
+	SameInput       []float64 `json:"same_input"`
+	TFJSInputSHA256 string    `json:"tfjs_input_sha256"`
+	Decoder         string    `json:"decoder"`
+	E2E             []float64 `json:"e2e"`
+	E2EJpegjs       []float64 `json:"e2e_jpegjs"`
+	JpegjsPixelDiff *float64  `json:"jpegjs_vs_go_max_abs_pixel_diff"`
+	PngjsEqualsGo   *bool     `json:"pngjs_equals_go_rgb"`
+}
+
+var loadReference = sync.OnceValues(func() (*reference, error) {
+	b, err := os.ReadFile("testdata/reference.json")
+	if err != nil {
+		return nil, err
+	}
+	var ref reference
+	if err := json.Unmarshal(b, &ref); err != nil {
+		return nil, err
+	}
+	return &ref, nil
+})
+
+// fixtureInput decodes a fixture and preprocesses its first frame the way
+// Classify does, returning the 224×224×3 input.
+func fixtureInput(t testing.TB, file string) []float32 {
+	t.Helper()
+	dec, err := imageio.DecodeFile(file, imageio.Limits{})
+	if err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	src, err := preprocess.FromImage(dec.Frames[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := make([]float32, 224*224*3)
+	if _, err := preprocess.Resize(in, 224, 224, &src, preprocess.NewTable(0, 1), DefaultReduceAbove); err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func inputSHA256(in []float32) string {
+	b := make([]byte, 4*len(in))
+	for i, v := range in {
+		binary.LittleEndian.PutUint32(b[4*i:], math.Float32bits(v))
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+func argmax(p []float64) int {
+	best := 0
+	for i, v := range p {
+		if v > p[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+var models = []struct {
+	name string
+	load func(...Option) (*Detector, error)
+}{{"default", Default}, {"mid", Mid}}
+
+// TestParityWithNSFWJS checks every fixture against the reference, for
+// both models and every optimized kernel set:
+//   - our preprocessing is bit-identical to TF.js's on the same pixels;
+//   - on the same input, every probability is within 1e-3;
+//   - end to end from the file, within 0.01 and with the same top-1.
+func TestParityWithNSFWJS(t *testing.T) {
+	ref, err := loadReference()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ref.Fixtures) < 30 {
+		t.Fatalf("reference has %d fixtures, want at least 30", len(ref.Fixtures))
+	}
+	inputs := make([][]float32, len(ref.Fixtures))
+	for i, f := range ref.Fixtures {
+		inputs[i] = fixtureInput(t, f.File)
+	}
+	for _, m := range models {
+		for _, k := range kernels.Implementations()[1:] {
+			t.Run(m.name+"/"+k.Name, func(t *testing.T) {
+				d, err := m.load(withKernels(k))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var maxSame, maxE2E, maxJpegjs float64
+				worst := ""
+				for i, f := range ref.Fixtures {
+					rm, ok := f.Models[m.name]
+					if !ok {
+						t.Fatalf("%s: no reference for model %s", f.Name, m.name)
+					}
+					if got := inputSHA256(inputs[i]); got != rm.InputSHA256 {
+						t.Fatalf("%s: our preprocessed input changed since the reference was made (sha256 %s, reference %s): regenerate testdata/reference.json", f.Name, got, rm.InputSHA256)
+					}
+					// Whenever both sides decoded the same pixels, TF.js's own
+					// preprocessing must equal ours bit for bit.
+					samePixels := rm.Decoder == "go" || (rm.PngjsEqualsGo != nil && *rm.PngjsEqualsGo)
+					if samePixels && rm.TFJSInputSHA256 != rm.InputSHA256 {
+						t.Errorf("%s: TF.js's preprocessing of the same pixels differs from ours", f.Name)
+					}
+					r, err := d.ClassifyInput(inputs[i])
+					if err != nil {
+						t.Fatal(err)
+					}
+					got := make([]float64, NumClasses)
+					for c := range got {
+						got[c] = float64(r.Probabilities[c])
+					}
+					for c := range got {
+						if dd := math.Abs(got[c] - rm.SameInput[c]); dd > maxSame {
+							maxSame = dd
+						}
+						if dd := math.Abs(got[c] - rm.SameInput[c]); !(dd <= sameInputTolerance) {
+							t.Errorf("%s: same input: %s = %.6f, nsfwjs %.6f (|Δ| %.2g > %g)", f.Name, Class(c), got[c], rm.SameInput[c], dd, sameInputTolerance)
+						}
+						if dd := math.Abs(got[c] - rm.E2E[c]); dd > maxE2E {
+							maxE2E, worst = dd, f.Name
+						}
+						if dd := math.Abs(got[c] - rm.E2E[c]); !(dd <= endToEndTolerance) {
+							t.Errorf("%s: end to end (%s decoder): %s = %.6f, nsfwjs %.6f (|Δ| %.2g > %g)", f.Name, rm.Decoder, Class(c), got[c], rm.E2E[c], dd, endToEndTolerance)
+						}
+					}
+					if a, b := argmax(got), argmax(rm.E2E); a != b {
+						t.Errorf("%s: top-1 %s, nsfwjs %s", f.Name, Class(a), Class(b))
+					}
+					if rm.E2EJpegjs != nil {
+						for c := range got {
+							maxJpegjs = math.Max(maxJpegjs, math.Abs(got[c]-rm.E2EJpegjs[c]))
+						}
+					}
+				}
+				t.Logf("%d fixtures: max |Δp| same input %.2g, end to end %.2g (%s); JPEG decoder effect (Go vs jpeg-js pixels) up to %.2g",
+					len(ref.Fixtures), maxSame, maxE2E, worst, maxJpegjs)
+			})
+		}
+	}
+}
+
+// TestFixturesCoverEveryClass checks that the class-maximising fixtures
+// drive each class above 0.9 in the reference for the model they target,
+// and that the engine agrees.
+func TestFixturesCoverEveryClass(t *testing.T) {
+	ref, err := loadReference()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range models {
+		d, err := m.load()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range Classes {
+			name := fmt.Sprintf("ascent-%s-%s.png", m.name, lower(c.String()))
+			found := false
+			for _, f := range ref.Fixtures {
+				if f.Name != name {
+					continue
+				}
+				found = true
+				if p := f.Models[m.name].E2E[c]; p <= 0.9 {
+					t.Errorf("%s: nsfwjs gives %s %.3f, want > 0.9", name, c, p)
+				}
+				r, err := d.Classify(mustDecode(t, f.File))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Top() != c || r.Probabilities[c] <= 0.9 {
+					t.Errorf("%s: engine gives %s %.3f (top %s)", name, c, r.Probabilities[c], r.Top())
+				}
+			}
+			if !found {
+				t.Errorf("no fixture %s", name)
+			}
+		}
+	}
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+func mustDecode(t testing.TB, file string) image.Image {
+	t.Helper()
+	dec, err := imageio.DecodeFile(filepath.FromSlash(file), imageio.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dec.Frames[0]
+}
