@@ -1,4 +1,4 @@
-# nsfw: make test runs every test; make demo builds the wasm and serves the demo.
+# nsfw: make demo builds the wasm and serves the demo; make test runs every test.
 SHELL := /bin/bash
 GO    ?= go
 NPM   ?= npm
@@ -6,9 +6,24 @@ CACHE := build/cache
 NSFWJS_TGZ := $(CACHE)/nsfwjs-4.4.0.tgz
 PKGS   = $$($(GO) list ./... | grep -v /node_modules/)
 
-.PHONY: all test test-go vet cli model reference ascent bench fuzz clean node-deps
+.PHONY: all test test-go vet cli wasm web demo model reference ascent bench fuzz clean node-deps
 
-all: cli
+all: cli web
+
+WEB   := dist/web
+MODEL ?= default
+ADDR  ?= 127.0.0.1:8080
+
+## wasm, web: the servable folder: the engine as one .wasm (weights embedded),
+## Go's wasm_exec.js, the SIMD kernels, the JS shim (an npm-style package) and
+## the demo, precompressed (MODEL=mid embeds MobileNetV2Mid)
+wasm web:
+	$(GO) run ./build/webbuild -out $(WEB) -model $(MODEL)
+	@ls -l $(WEB)/*.wasm
+
+## demo: build everything and serve the demo on $(ADDR)
+demo: web
+	$(GO) run ./cmd/nsfw serve --dir $(WEB) --addr $(ADDR)
 
 ## test: vet and run every test (Go, converter reproduction, fixtures parity)
 test: vet test-go

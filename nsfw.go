@@ -78,13 +78,19 @@ type Detector struct {
 	reduceAbove int64
 }
 
-// arenaPool hands out interpreters, each with its own arena, at most
-// cap(slots) at a time; arenas are made on first need and then reused.
+// arenaPool hands out interpreters, each with its own arena and resize
+// plan, at most cap(slots) at a time; they are made on first need and then
+// reused.
 type arenaPool struct {
 	plan  *engine.Plan
 	slots chan struct{}
 	mu    sync.Mutex
-	free  []*engine.Interpreter
+	free  []*slot
+}
+
+type slot struct {
+	it   *engine.Interpreter
+	taps preprocess.Taps
 }
 
 // Option configures a Detector.
@@ -213,7 +219,7 @@ func Load(model []byte, opts ...Option) (*Detector, error) {
 		reduceAbove: cfg.reduceAbove,
 	}
 	// One arena up front, so that a model too big for memory fails here.
-	d.pool.free = append(d.pool.free, plan.NewInterpreter())
+	d.pool.free = append(d.pool.free, &slot{it: plan.NewInterpreter()})
 	return d, nil
 }
 
@@ -234,21 +240,21 @@ func (d *Detector) WithPolicy(p Policy) (*Detector, error) {
 	return &c, nil
 }
 
-func (p *arenaPool) acquire() *engine.Interpreter {
+func (p *arenaPool) acquire() *slot {
 	p.slots <- struct{}{}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if n := len(p.free); n > 0 {
-		it := p.free[n-1]
+		s := p.free[n-1]
 		p.free = p.free[:n-1]
-		return it
+		return s
 	}
-	return p.plan.NewInterpreter()
+	return &slot{it: p.plan.NewInterpreter()}
 }
 
-func (p *arenaPool) release(it *engine.Interpreter) {
+func (p *arenaPool) release(s *slot) {
 	p.mu.Lock()
-	p.free = append(p.free, it)
+	p.free = append(p.free, s)
 	p.mu.Unlock()
 	<-p.slots
 }
@@ -293,12 +299,49 @@ func (d *Detector) ClassifyPixels(pix []byte, width, height, stride int, f Pixel
 
 func (d *Detector) classify(src *preprocess.Source) (Result, error) {
 	start := time.Now()
-	it := d.pool.acquire()
-	defer d.pool.release(it)
-	if _, err := preprocess.Resize(it.Input(), d.info.InputHeight, d.info.InputWidth, src, d.table, d.reduceAbove); err != nil {
+	s := d.pool.acquire()
+	defer d.pool.release(s)
+	if _, err := preprocess.Resize(s.it.Input(), d.info.InputHeight, d.info.InputWidth, src, d.table, d.reduceAbove, &s.taps); err != nil {
 		return Result{}, err
 	}
-	return d.run(it, start), nil
+	return d.run(s.it, start), nil
+}
+
+// Taps lists the pixels the preprocessing reads from an image of a given
+// size: only 2×224 rows and 2×224 columns (times f² for images reduced by
+// f), whatever the image's size. A caller that can read pixels sparsely,
+// such as a browser canvas, hands over just those (ClassifyTaps) and gets
+// the same result as classifying the whole image, with a fraction of the
+// memory. Make one with PlanTaps; reuse it to avoid allocating.
+type Taps struct {
+	// Rows and Cols are the source rows and columns to read, in grid
+	// order: grid pixel (j, i) is source pixel (Cols[j], Rows[i]).
+	Rows, Cols []int32
+	plan       preprocess.Taps
+}
+
+// PlanTaps plans t for a width×height image.
+func (d *Detector) PlanTaps(t *Taps, width, height int) error {
+	if err := t.plan.Plan(width, height, d.info.InputWidth, d.info.InputHeight, d.reduceAbove); err != nil {
+		return err
+	}
+	t.Rows, t.Cols = t.plan.Rows, t.plan.Cols
+	return nil
+}
+
+// ClassifyTaps classifies an image from the pixels t lists: grid is RGBA
+// (alpha ignored), len(t.Cols)×len(t.Rows), stride bytes per row.
+func (d *Detector) ClassifyTaps(grid []byte, stride int, t *Taps) (Result, error) {
+	if t.plan.OutW != d.info.InputWidth || t.plan.OutH != d.info.InputHeight {
+		return Result{}, errors.New("taps were not planned by this detector's PlanTaps")
+	}
+	start := time.Now()
+	s := d.pool.acquire()
+	defer d.pool.release(s)
+	if err := preprocess.ResizeGrid(s.it.Input(), grid, stride, d.table, &t.plan); err != nil {
+		return Result{}, err
+	}
+	return d.run(s.it, start), nil
 }
 
 // ClassifyInput runs the model on an already preprocessed input: height ×
@@ -308,10 +351,10 @@ func (d *Detector) ClassifyInput(input []float32) (Result, error) {
 		return Result{}, fmt.Errorf("input has %d values, the model takes %dx%dx3 = %d", len(input), d.info.InputHeight, d.info.InputWidth, n)
 	}
 	start := time.Now()
-	it := d.pool.acquire()
-	defer d.pool.release(it)
-	copy(it.Input(), input)
-	return d.run(it, start), nil
+	s := d.pool.acquire()
+	defer d.pool.release(s)
+	copy(s.it.Input(), input)
+	return d.run(s.it, start), nil
 }
 
 func (d *Detector) run(it *engine.Interpreter, start time.Time) Result {

@@ -73,7 +73,7 @@ func fixtureInput(t testing.TB, file string) []float32 {
 		t.Fatal(err)
 	}
 	in := make([]float32, 224*224*3)
-	if _, err := preprocess.Resize(in, 224, 224, &src, preprocess.NewTable(0, 1), DefaultReduceAbove); err != nil {
+	if _, err := preprocess.Resize(in, 224, 224, &src, preprocess.NewTable(0, 1), DefaultReduceAbove, &preprocess.Taps{}); err != nil {
 		t.Fatal(err)
 	}
 	return in

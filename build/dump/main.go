@@ -63,7 +63,7 @@ func main() {
 			fatal(err)
 		}
 		in := make([]float32, 224*224*3)
-		if _, err := preprocess.Resize(in, 224, 224, &src, tab, 0); err != nil {
+		if _, err := preprocess.Resize(in, 224, 224, &src, tab, 0, &preprocess.Taps{}); err != nil {
 			fatal(err)
 		}
 		raw := make([]byte, 4*len(in))

@@ -25,6 +25,7 @@ Usage:
   nsfw classify [flags] FILE|DIR...   classify images (folders are walked recursively)
   nsfw info [--model M]               describe a model: source, license, size, cost
   nsfw convert [flags]                convert nsfwjs's TF.js models to .nsfw files
+  nsfw serve [--addr A] [--dir D]     serve the web build and demo (make web) on localhost
   nsfw version                        print the version
   nsfw help [COMMAND]                 show help for a command
 
@@ -56,6 +57,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runInfo(args[1:], stdout, stderr)
 	case "convert":
 		return runConvert(args[1:], stdout, stderr)
+	case "serve":
+		return runServe(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "nsfw", version)
 		return exitOK

@@ -174,25 +174,6 @@ func ReductionFactor(w, h int, maxPixels int64) int {
 	return f
 }
 
-// reducedAt is pixel (x, y) of the image box-reduced by f: the rounded mean
-// of the f×f block at (f·x, f·y).
-func (s *Source) reducedAt(x, y, f int) (r, g, b uint8) {
-	if f == 1 {
-		return s.at(x, y)
-	}
-	var sr, sg, sb int
-	for dy := 0; dy < f; dy++ {
-		for dx := 0; dx < f; dx++ {
-			pr, pg, pb := s.at(f*x+dx, f*y+dy)
-			sr += int(pr)
-			sg += int(pg)
-			sb += int(pb)
-		}
-	}
-	n := f * f
-	return uint8((sr + n/2) / n), uint8((sg + n/2) / n), uint8((sb + n/2) / n)
-}
-
 // Table maps an 8-bit value to its model input value. For the range [0, 1]
 // it is float32(v/255) computed in float64, as TF.js's div does.
 type Table [256]float32
@@ -210,42 +191,138 @@ func NewTable(lo, hi float32) *Table {
 	return &t
 }
 
+// Taps is the sampling plan of a resize: the source rows and columns the
+// bilinear interpolation reads, and their weights. Only 2·out rows and
+// 2·out columns of the source are ever read (times f² when reducing), so a
+// caller that can read pixels sparsely (a browser canvas, a tiled image)
+// can hand over just this grid (see ResizeGrid) and get a result
+// bit-identical to Resize on the whole image.
+type Taps struct {
+	SrcW, SrcH int
+	OutW, OutH int
+	// Factor is the box-reduction factor f (1: none).
+	Factor int
+	// Rows holds, for output row r, tap a (0 upper, 1 lower) and block row
+	// k < Factor, the source row Rows[(2r+a)·Factor+k]; Cols likewise.
+	Rows, Cols       []int32
+	rowFrac, colFrac []float64
+}
+
+// Plan fills t for a srcW×srcH source and an outW×outH output, reducing
+// images over maxPixels (≤ 0: never). It reuses t's slices.
+func (t *Taps) Plan(srcW, srcH, outW, outH int, maxPixels int64) error {
+	if srcW <= 0 || srcH <= 0 {
+		return fmt.Errorf("%w (%dx%d)", ErrEmpty, srcW, srcH)
+	}
+	if outW <= 0 || outH <= 0 || outW > 4096 || outH > 4096 {
+		return fmt.Errorf("output size %dx%d out of range", outW, outH)
+	}
+	f := ReductionFactor(srcW, srcH, maxPixels)
+	*t = Taps{SrcW: srcW, SrcH: srcH, OutW: outW, OutH: outH, Factor: f,
+		Rows: t.Rows[:0], Cols: t.Cols[:0], rowFrac: t.rowFrac[:0], colFrac: t.colFrac[:0]}
+	t.Rows, t.rowFrac = planAxis(t.Rows, t.rowFrac, srcH/f, outH, f)
+	t.Cols, t.colFrac = planAxis(t.Cols, t.colFrac, srcW/f, outW, f)
+	return nil
+}
+
+// planAxis is TF.js's tap arithmetic for one axis of the (reduced) image
+// of n pixels, expanded to the f source pixels of each reduced pixel.
+func planAxis(idx []int32, frac []float64, n, out, f int) ([]int32, []float64) {
+	// TF.js: effective sizes are (in-1)/(out-1) when aligning corners.
+	ratio := ratio(n, out)
+	for i := 0; i < out; i++ {
+		src := float64(ratio * float64(i))
+		lo := max(0, int(math.Floor(src)))
+		hi := min(n-1, int(math.Ceil(src)))
+		frac = append(frac, src-float64(lo))
+		for _, p := range [2]int{lo, hi} {
+			for k := 0; k < f; k++ {
+				idx = append(idx, int32(f*p+k))
+			}
+		}
+	}
+	return idx, frac
+}
+
+// GridSize is the width and height of the grid ResizeGrid reads.
+func (t *Taps) GridSize() (w, h int) { return len(t.Cols), len(t.Rows) }
+
 // Resize writes the outH×outW×3 model input for src into dst. Images over
 // maxPixels (≤ 0: no limit) are first box-reduced by ReductionFactor.
-// It returns that factor. It allocates nothing.
-func Resize(dst []float32, outH, outW int, src *Source, t *Table, maxPixels int64) (factor int, err error) {
+// It returns that factor. It allocates nothing once taps has grown to size.
+func Resize(dst []float32, outH, outW int, src *Source, t *Table, maxPixels int64, taps *Taps) (factor int, err error) {
 	if src.w <= 0 || src.h <= 0 {
 		return 0, ErrEmpty
 	}
-	if len(dst) < outH*outW*3 {
-		return 0, fmt.Errorf("destination holds %d values, %dx%dx3 needs %d", len(dst), outH, outW, outH*outW*3)
+	if err := taps.Plan(src.w, src.h, outW, outH, maxPixels); err != nil {
+		return 0, err
 	}
-	f := ReductionFactor(src.w, src.h, maxPixels)
-	inW, inH := src.w/f, src.h/f
-	// TF.js: effective sizes are (in-1)/(out-1) when aligning corners.
-	rowRatio, colRatio := ratio(inH, outH), ratio(inW, outW)
+	return taps.Factor, interpolate(dst, src, t, taps, false)
+}
+
+// ResizeGrid is Resize from the pixels at the taps only: grid is RGBA
+// (alpha ignored), stride bytes per row, pixel (j, i) holding source
+// pixel (Cols[j], Rows[i]) of a plan made with Plan.
+func ResizeGrid(dst []float32, grid []byte, stride int, t *Table, taps *Taps) error {
+	gw, gh := taps.GridSize()
+	if gw == 0 || gh == 0 {
+		return fmt.Errorf("taps are not planned")
+	}
+	src, err := FromRGBA(grid, gw, gh, stride)
+	if err != nil {
+		return fmt.Errorf("tap grid: %w", err)
+	}
+	return interpolate(dst, &src, t, taps, true)
+}
+
+// interpolate reads the taps from src, by source coordinates or, for a
+// grid, by tap index, and writes the interpolated input.
+func interpolate(dst []float32, src *Source, t *Table, taps *Taps, grid bool) error {
+	outH, outW, f := taps.OutH, taps.OutW, taps.Factor
+	if len(dst) < outH*outW*3 {
+		return fmt.Errorf("destination holds %d values, %dx%dx3 needs %d", len(dst), outH, outW, outH*outW*3)
+	}
+	// tap returns the (reduced) pixel at row tap ri and column tap ci.
+	tap := func(ri, ci int) (r, g, b uint8) {
+		if f == 1 {
+			if grid {
+				return src.at(ci, ri)
+			}
+			return src.at(int(taps.Cols[ci]), int(taps.Rows[ri]))
+		}
+		var sr, sg, sb int
+		for k := 0; k < f; k++ {
+			for l := 0; l < f; l++ {
+				var pr, pg, pb uint8
+				if grid {
+					pr, pg, pb = src.at(ci*f+l, ri*f+k)
+				} else {
+					pr, pg, pb = src.at(int(taps.Cols[ci*f+l]), int(taps.Rows[ri*f+k]))
+				}
+				sr += int(pr)
+				sg += int(pg)
+				sb += int(pb)
+			}
+		}
+		n := f * f
+		return uint8((sr + n/2) / n), uint8((sg + n/2) / n), uint8((sb + n/2) / n)
+	}
 	o := 0
 	for r := 0; r < outH; r++ {
-		fr := float64(rowRatio * float64(r))
-		r0 := max(0, int(math.Floor(fr)))
-		rowFrac := fr - float64(r0)
-		r1 := min(inH-1, int(math.Ceil(fr)))
+		rowFrac := taps.rowFrac[r]
 		for c := 0; c < outW; c++ {
-			fc := float64(colRatio * float64(c))
-			c0 := max(0, int(math.Floor(fc)))
-			colFrac := fc - float64(c0)
-			c1 := min(inW-1, int(math.Ceil(fc)))
-			tlR, tlG, tlB := src.reducedAt(c0, r0, f)
-			trR, trG, trB := src.reducedAt(c1, r0, f)
-			blR, blG, blB := src.reducedAt(c0, r1, f)
-			brR, brG, brB := src.reducedAt(c1, r1, f)
+			colFrac := taps.colFrac[c]
+			tlR, tlG, tlB := tap(2*r, 2*c)
+			trR, trG, trB := tap(2*r, 2*c+1)
+			blR, blG, blB := tap(2*r+1, 2*c)
+			brR, brG, brB := tap(2*r+1, 2*c+1)
 			dst[o+0] = lerp2(t[tlR], t[trR], t[blR], t[brR], colFrac, rowFrac)
 			dst[o+1] = lerp2(t[tlG], t[trG], t[blG], t[brG], colFrac, rowFrac)
 			dst[o+2] = lerp2(t[tlB], t[trB], t[blB], t[brB], colFrac, rowFrac)
 			o += 3
 		}
 	}
-	return f, nil
+	return nil
 }
 
 func ratio(in, out int) float64 {

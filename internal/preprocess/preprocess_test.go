@@ -88,7 +88,7 @@ func TestResizeIsBitExactWithTFJS(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := make([]float32, out[0]*out[1]*3)
-			if _, err := Resize(got, out[0], out[1], &src, tab, 0); err != nil {
+			if _, err := Resize(got, out[0], out[1], &src, tab, 0, &Taps{}); err != nil {
 				t.Fatal(err)
 			}
 			for i := range want {
@@ -107,7 +107,7 @@ func TestSourceKindsAgree(t *testing.T) {
 	tab := NewTable(0, 1)
 	resize := func(s Source) []float32 {
 		out := make([]float32, 31*29*3)
-		if _, err := Resize(out, 31, 29, &s, tab, 0); err != nil {
+		if _, err := Resize(out, 31, 29, &s, tab, 0, &Taps{}); err != nil {
 			t.Fatal(err)
 		}
 		return out
@@ -199,7 +199,7 @@ func TestTransparentPixelsKeepTheirRGB(t *testing.T) {
 	img.Pix = []byte{200, 100, 50, 0}
 	s, _ := FromImage(img)
 	out := make([]float32, 3)
-	if _, err := Resize(out, 1, 1, &s, NewTable(0, 1), 0); err != nil {
+	if _, err := Resize(out, 1, 1, &s, NewTable(0, 1), 0, &Taps{}); err != nil {
 		t.Fatal(err)
 	}
 	if out[0] != float32(200.0/255) || out[1] != float32(100.0/255) || out[2] != float32(50.0/255) {
@@ -235,7 +235,7 @@ func TestReduction(t *testing.T) {
 		want := tfjsResize(tfjsInput(small), c.h/c.f, c.w/c.f, 224, 224)
 		s, _ := FromImage(img)
 		got := make([]float32, 224*224*3)
-		f, err := Resize(got, 224, 224, &s, NewTable(0, 1), maxPx)
+		f, err := Resize(got, 224, 224, &s, NewTable(0, 1), maxPx, &Taps{})
 		if err != nil || f != c.f {
 			t.Fatalf("Resize: factor %d, err %v", f, err)
 		}
@@ -270,11 +270,11 @@ func TestErrors(t *testing.T) {
 		t.Errorf("nil: %v", err)
 	}
 	var zero Source
-	if _, err := Resize(make([]float32, 3), 1, 1, &zero, NewTable(0, 1), 0); !errors.Is(err, ErrEmpty) {
+	if _, err := Resize(make([]float32, 3), 1, 1, &zero, NewTable(0, 1), 0, &Taps{}); !errors.Is(err, ErrEmpty) {
 		t.Errorf("zero Source: %v", err)
 	}
 	s, _ := FromRGB(make([]byte, 3), 1, 1, 3)
-	if _, err := Resize(make([]float32, 2), 1, 1, &s, NewTable(0, 1), 0); err == nil {
+	if _, err := Resize(make([]float32, 2), 1, 1, &s, NewTable(0, 1), 0, &Taps{}); err == nil {
 		t.Error("short destination accepted")
 	}
 }
@@ -284,7 +284,8 @@ func TestResizeAllocatesNothing(t *testing.T) {
 	s, _ := FromImage(img)
 	dst := make([]float32, 224*224*3)
 	tab := NewTable(0, 1)
-	if n := testing.AllocsPerRun(5, func() { _, _ = Resize(dst, 224, 224, &s, tab, 0) }); n != 0 {
+	var taps Taps
+	if n := testing.AllocsPerRun(5, func() { _, _ = Resize(dst, 224, 224, &s, tab, 0, &taps) }); n != 0 {
 		t.Fatalf("Resize allocates %v times", n)
 	}
 }
@@ -295,10 +296,62 @@ func BenchmarkResize(b *testing.B) {
 		s, _ := FromImage(img)
 		dst := make([]float32, 224*224*3)
 		tab := NewTable(0, 1)
+		var taps Taps
 		b.Run(fmt.Sprintf("%dx%d", sz[0], sz[1]), func(b *testing.B) {
 			for b.Loop() {
-				_, _ = Resize(dst, 224, 224, &s, tab, 0)
+				_, _ = Resize(dst, 224, 224, &s, tab, 0, &taps)
 			}
 		})
+	}
+}
+
+// TestResizeGridMatchesResize extracts the tap grid the way the browser
+// shim does (pixel (Cols[j], Rows[i]) at grid (j, i)) and expects the
+// exact Resize result, with and without reduction.
+func TestResizeGridMatchesResize(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	tab := NewTable(0, 1)
+	for _, c := range []struct {
+		w, h      int
+		maxPixels int64
+	}{{1, 1, 0}, {3, 500, 0}, {17, 23, 0}, {640, 480, 0}, {640, 480, 100000}, {101, 97, 2000}} {
+		img := randomNRGBA(r, c.w, c.h)
+		src, _ := FromImage(img)
+		want := make([]float32, 224*224*3)
+		var taps Taps
+		f, err := Resize(want, 224, 224, &src, tab, c.maxPixels, &taps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gw, gh := taps.GridSize()
+		if gw != 2*224*f || gh != 2*224*f {
+			t.Fatalf("%v: grid %dx%d for factor %d", c, gw, gh, f)
+		}
+		stride := gw*4 + 8
+		grid := make([]byte, stride*gh)
+		for i, y := range taps.Rows {
+			for j, x := range taps.Cols {
+				p := img.NRGBAAt(int(x), int(y))
+				copy(grid[i*stride+4*j:], []byte{p.R, p.G, p.B, p.A})
+			}
+		}
+		got := make([]float32, 224*224*3)
+		if err := ResizeGrid(got, grid, stride, tab, &taps); err != nil {
+			t.Fatal(err)
+		}
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("%v: value %d = %v, Resize gives %v", c, i, got[i], want[i])
+			}
+		}
+	}
+	var empty Taps
+	if err := ResizeGrid(make([]float32, 3), nil, 0, tab, &empty); err == nil {
+		t.Fatal("unplanned taps accepted")
+	}
+	var taps Taps
+	_ = taps.Plan(10, 10, 2, 2, 0)
+	if err := ResizeGrid(make([]float32, 12), make([]byte, 10), 16, tab, &taps); err == nil {
+		t.Fatal("short grid accepted")
 	}
 }
