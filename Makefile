@@ -6,7 +6,7 @@ CACHE := build/cache
 NSFWJS_TGZ := $(CACHE)/nsfwjs-4.4.0.tgz
 PKGS   = $$($(GO) list ./... | grep -v /node_modules/)
 
-.PHONY: all test test-go vet cli wasm web demo model reference ascent bench fuzz clean node-deps
+.PHONY: all test test-deps test-go test-wasm vet cli wasm web demo model reference ascent bench bench-native fuzz clean node-deps
 
 all: cli web
 
@@ -25,16 +25,29 @@ wasm web:
 demo: web
 	$(GO) run ./cmd/nsfw serve --dir $(WEB) --addr $(ADDR)
 
-## test: vet and run every test (Go, converter reproduction, fixtures parity)
-test: vet test-go
+## test: every test: Go (engine, parity with nsfwjs, CLI, converter), wasm
+## kernels in Node, and the browser tests in headless Chromium (installed
+## here when missing and possible)
+test: vet test-deps test-go test-wasm
+
+test-deps:
+	@build/ensure-chromium.sh
 
 vet:
 	$(GO) vet $(PKGS)
+	GOOS=js GOARCH=wasm $(GO) vet -tags nsfw_simd ./internal/kernels/ ./wasm/
 	@unformatted="$$(gofmt -l $$(find . -name '*.go' -not -path '*/node_modules/*'))"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 
 test-go:
 	$(GO) test -count=1 $(PKGS)
+
+## test-wasm: the engine compiled to wasm and run in Node: pure-Go kernels
+## through Go's own runner, then the SIMD128 kernel module through ours
+## (build/wasmtest/run.mjs provides the nsfw_kernels imports)
+test-wasm:
+	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec="$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec" ./internal/kernels/ ./internal/engine/ ./internal/preprocess/ ./internal/format/
+	GOOS=js GOARCH=wasm $(GO) test -count=1 -short -tags nsfw_simd -exec="node $(CURDIR)/build/wasmtest/run.mjs" ./internal/kernels/ ./internal/engine/ .
 
 ## cli: build bin/nsfw
 cli:
@@ -66,6 +79,11 @@ reference: node-deps
 ## bench: native benchmarks (models end to end, kernels)
 bench:
 	$(GO) test -run='^$$' -bench=. -benchtime=20x . ./internal/kernels/ ./internal/preprocess/
+	GOOS=js GOARCH=wasm $(GO) test -run='^$$' -bench=. -benchtime=20x -tags nsfw_simd -exec="node $(CURDIR)/build/wasmtest/run.mjs" . ./internal/kernels/
+
+## bench-native: native engine vs nsfwjs in Node side by side, CLI throughput; appends to BENCHMARKS.md
+bench-native: node-deps
+	$(GO) run ./build/bench/native -runs 30 -append BENCHMARKS.md
 
 ## fuzz: run each fuzzer for FUZZTIME (default 60s)
 FUZZTIME ?= 60s

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"image/draw"
 	"math"
 	"os"
 	"path/filepath"
@@ -237,4 +238,91 @@ func mustDecode(t testing.TB, file string) image.Image {
 		t.Fatal(err)
 	}
 	return dec.Frames[0]
+}
+
+// TestReductionPathParity measures what the box reduction above
+// DefaultReduceAbove costs in parity. Fixtures are enlarged to 20 MP
+// (bilinear, plus ±12 levels of deterministic noise, like a camera's fine
+// grain) and classified with the reduction (factor 2) and without it; the
+// path without it is bit-identical to nsfwjs's preprocessing, so the
+// difference is the parity figure for large images.
+func TestReductionPathParity(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds 20 MP images")
+	}
+	d, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exact, err := Default(WithReduceAbove(-1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, set := range []struct {
+		kind  string
+		names []string
+	}{
+		{"natural", []string{"photo-chelsea.png", "photo-astronaut.png", "photo-ocean-waves.png", "drawing-frog.png", "drawing-jeep.png"}},
+		// Class-maximising inputs sit on a knife edge by construction: noise
+		// sampled without averaging moves them most.
+		{"class-maximising", []string{"ascent-default-porn.png", "ascent-default-hentai.png", "ascent-default-sexy.png"}},
+	} {
+		var maxDelta float64
+		flips := 0
+		for _, name := range set.names {
+			big := enlarge(mustDecode(t, "testdata/fixtures/"+name), 5000, 4000)
+			a, err := d.Classify(big)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := exact.Classify(big)
+			if err != nil {
+				t.Fatal(err)
+			}
+			delta := 0.0
+			for c := range a.Probabilities {
+				delta = math.Max(delta, math.Abs(float64(a.Probabilities[c]-b.Probabilities[c])))
+			}
+			if a.Top() != b.Top() {
+				flips++
+			}
+			maxDelta = math.Max(maxDelta, delta)
+			t.Logf("%s at 5000x4000: max |Δp| %.4f (top %s reduced, %s exact)", name, delta, a.Top(), b.Top())
+		}
+		t.Logf("reduction path, %s images (20 MP → factor 2): max |Δp| %.3f over %d, %d top-1 changes", set.kind, maxDelta, len(set.names), flips)
+		if set.kind == "natural" && flips > 0 {
+			t.Errorf("the reduction changed the top class of %d natural images", flips)
+		}
+	}
+}
+
+// enlarge resizes img to w×h bilinearly and adds deterministic noise.
+func enlarge(img image.Image, w, h int) *image.NRGBA {
+	src := image.NewNRGBA(img.Bounds())
+	draw.Draw(src, src.Bounds(), img, img.Bounds().Min, draw.Src)
+	sw, sh := src.Bounds().Dx(), src.Bounds().Dy()
+	out := image.NewNRGBA(image.Rect(0, 0, w, h))
+	seed := uint32(1)
+	for y := 0; y < h; y++ {
+		fy := float64(y) * float64(sh-1) / float64(h-1)
+		y0 := int(fy)
+		y1 := min(y0+1, sh-1)
+		wy := fy - float64(y0)
+		for x := 0; x < w; x++ {
+			fx := float64(x) * float64(sw-1) / float64(w-1)
+			x0 := int(fx)
+			x1 := min(x0+1, sw-1)
+			wx := fx - float64(x0)
+			o := out.PixOffset(x, y)
+			for c := 0; c < 3; c++ {
+				p := func(xx, yy int) float64 { return float64(src.Pix[src.PixOffset(xx, yy)+c]) }
+				v := (p(x0, y0)*(1-wx)+p(x1, y0)*wx)*(1-wy) + (p(x0, y1)*(1-wx)+p(x1, y1)*wx)*wy
+				seed = seed*1664525 + 1013904223
+				v += float64(int(seed>>24)%25 - 12)
+				out.Pix[o+c] = uint8(max(0, min(255, v+0.5)))
+			}
+			out.Pix[o+3] = 255
+		}
+	}
+	return out
 }

@@ -44,12 +44,18 @@ func ConvScratch(p ConvParams, cin int) int {
 // ConvGemm is the optimized ConvRef for groups == 1: im2col in blocks of
 // output rows, each block multiplied by the weights with gemm.
 func ConvGemm(gemm GemmFunc, out, in, w, bias, scratch []float32, p ConvParams, cin, cout int) {
+	convGemmWith(Im2colRows, gemm, out, in, w, bias, scratch, p, cin, cout)
+}
+
+// convGemmWith is ConvGemm with the im2col step replaceable.
+func convGemmWith(im2col func(col, in []float32, p ConvParams, cin, oy0, rows int), gemm GemmFunc,
+	out, in, w, bias, scratch []float32, p ConvParams, cin, cout int) {
 	kk := p.KH * p.KW * cin
 	block := ConvIm2colRows(p)
 	for oy := 0; oy < p.OutH; oy += block {
 		rows := min(block, p.OutH-oy)
 		m := rows * p.OutW
-		Im2colRows(scratch, in, p, cin, oy, rows)
+		im2col(scratch, in, p, cin, oy, rows)
 		gemm(out[oy*p.OutW*cout:], scratch[:m*kk], w, bias, m, kk, cout, p.Lo, p.Hi)
 	}
 }

@@ -2,19 +2,15 @@ package kernels
 
 import "math"
 
-// Add is the optimized AddRef.
+// Add is the optimized AddRef: the sum, then clampSlice while out is in
+// cache (its ReLU path has no branches to mispredict).
 func Add(out, a, b []float32, lo, hi float32) {
 	a = a[:len(out)]
 	b = b[:len(out)]
 	for i := range out {
-		v := a[i] + b[i]
-		if v < lo {
-			v = lo
-		} else if v > hi {
-			v = hi
-		}
-		out[i] = v
+		out[i] = a[i] + b[i]
 	}
+	clampSlice(out, lo, hi)
 }
 
 // Affine is the optimized AffineRef.

@@ -13,16 +13,21 @@ var sentinel = float32(-12345.678)
 
 // guarded returns a slice of n values with guard cells on both sides, and a
 // check that fails the test if a kernel wrote outside its output.
-func guarded(t *testing.T, n int) ([]float32, func()) {
-	buf := make([]float32, n+2*guard)
+func guarded(t *testing.T, n int) ([]float32, func()) { return guardedSkew(t, n, 0) }
+
+// guardedSkew is guarded with the output starting skew floats past an
+// aligned boundary, so that SIMD kernels meet unaligned outputs.
+func guardedSkew(t *testing.T, n, skew int) ([]float32, func()) {
+	buf := make([]float32, n+2*guard+skew)
 	for i := range buf {
 		buf[i] = sentinel
 	}
-	return buf[guard : guard+n : guard+n], func() {
+	start := guard + skew
+	return buf[start : start+n : start+n], func() {
 		t.Helper()
-		for i := 0; i < guard; i++ {
-			if buf[i] != sentinel || buf[guard+n+i] != sentinel {
-				t.Fatalf("kernel wrote outside its output (guard cell %d)", i)
+		for i := range buf {
+			if (i < start || i >= start+n) && buf[i] != sentinel {
+				t.Fatalf("kernel wrote outside its output (at %d of a %d-value output)", i-start, n)
 			}
 		}
 	}
@@ -45,6 +50,9 @@ func offset(s []float32, by int) []float32 {
 }
 
 func abs32(s []float32) []float32 {
+	if s == nil {
+		return nil
+	}
 	o := make([]float32, len(s))
 	for i, v := range s {
 		o[i] = float32(math.Abs(float64(v)))
@@ -73,28 +81,57 @@ type act struct {
 
 var acts = []act{{"linear", LinearLo, LinearHi}, {"relu", ReLULo, ReLUHi}, {"relu6", ReLU6Lo, ReLU6Hi}}
 
+// gemmShapes are m×k×n cases for the GEMM kernels: tiles of 4×8 and 8-row
+// blocks with every kind of edge (m and n off the tile, n < 8, k below any
+// unroll, k = 1 and 0), dense layers (m = 1) from MobileNetV2's head, and
+// k large enough for the SIMD GEMM to split m into blocks.
+var gemmShapes = [][3]int{
+	{1, 1, 1}, {1, 5, 3}, {7, 1, 9}, {8, 8, 8}, {9, 3, 17}, {17, 33, 5}, {15, 16, 31},
+	{33, 64, 24}, {100, 27, 32}, {3, 320, 1280 / 8},
+	{4, 8, 8}, {5, 8, 8}, {6, 2, 8}, {3, 7, 12}, {13, 4, 15}, {12, 9, 7}, {11, 17, 1},
+	{2, 1, 16}, {40, 19, 40}, {9, 2, 4}, {2, 0, 9}, {4, 0, 8},
+	{1, 1280, 256}, {1, 256, 128}, {1, 128, 5}, {1, 3, 33},
+	{57, 700, 9}, {50, 330, 16}, // several row blocks in the SIMD GEMM
+}
+
+type namedGemm struct {
+	Name string
+	Gemm GemmFunc
+}
+
+// gemmImpls are every Set's Gemm plus both pure-Go variants, so that the
+// one gemmKernel does not pick on this GOARCH is tested too.
+func gemmImpls() []namedGemm {
+	var g []namedGemm
+	for _, s := range Implementations() {
+		g = append(g, namedGemm{s.Name, s.Gemm})
+	}
+	return append(g, namedGemm{"go-axpy8", gemmAxpy8}, namedGemm{"go-tile2x4", gemmTile2x4})
+}
+
+// TestGemm runs every GEMM against GemmRef, with A, B, bias and C starting
+// 1–3 floats off any alignment.
 func TestGemm(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	shapes := [][3]int{{1, 1, 1}, {1, 5, 3}, {7, 1, 9}, {8, 8, 8}, {9, 3, 17}, {17, 33, 5}, {15, 16, 31}, {33, 64, 24}, {100, 27, 32}, {3, 320, 1280 / 8}}
-	for _, impl := range Implementations() {
-		for _, sh := range shapes {
+	for _, impl := range gemmImpls() {
+		for si, sh := range gemmShapes {
 			m, k, n := sh[0], sh[1], sh[2]
 			for _, a := range acts {
 				for _, withBias := range []bool{true, false} {
 					name := fmt.Sprintf("%s/m%d_k%d_n%d/%s/bias=%v", impl.Name, m, k, n, a.name, withBias)
 					t.Run(name, func(t *testing.T) {
-						A := offset(randSlice(r, m*k), 1)
-						B := offset(randSlice(r, k*n), 3)
+						A := offset(randSlice(r, m*k), 1+si%3)
+						B := offset(randSlice(r, k*n), 3-si%3)
 						var bias, absBias []float32
 						if withBias {
-							bias = randSlice(r, n)
+							bias = offset(randSlice(r, n), 1+si%2)
 							absBias = abs32(bias)
 						}
 						want := make([]float32, m*n)
 						GemmRef(want, A, B, bias, m, k, n, a.lo, a.hi)
 						absSum := make([]float32, m*n)
 						GemmRef(absSum, abs32(A), abs32(B), absBias, m, k, n, LinearLo, LinearHi)
-						got, check := guarded(t, m*n)
+						got, check := guardedSkew(t, m*n, si%4)
 						impl.Gemm(got, A, B, bias, m, k, n, a.lo, a.hi)
 						check()
 						closeEnough(t, name, got, want, absSum, k)
@@ -129,19 +166,24 @@ var convCases = []convCase{
 	{113, 3, 3, 4, 3, 3, 2, 2, 0, 0, 1, 1},   // tall
 	{4, 200, 3, 2, 3, 3, 2, 2, 0, 0, 1, 1},   // wide: several im2col blocks
 	{40, 150, 3, 16, 3, 3, 2, 2, 0, 0, 1, 1}, // more than one block of rows
+	{4, 5, 3, 4, 3, 3, 1, 1, 3, 2, 3, 2},     // windows wholly in the padding
 }
 
 func TestConv(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for _, impl := range Implementations() {
-		for _, cc := range convCases {
-			for _, a := range acts {
-				name := fmt.Sprintf("%s/%v/%s", impl.Name, cc, a.name)
+		for ci, cc := range convCases {
+			for ai, a := range acts {
+				withBias := (ci+ai)%3 != 0
+				name := fmt.Sprintf("%s/%v/%s/bias=%v", impl.Name, cc, a.name, withBias)
 				t.Run(name, func(t *testing.T) {
 					p := cc.params(a.lo, a.hi)
-					in := offset(randSlice(r, cc.inH*cc.inW*cc.cin), 5)
-					w := randSlice(r, cc.kh*cc.kw*cc.cin*cc.cout)
-					bias := randSlice(r, cc.cout)
+					in := offset(randSlice(r, cc.inH*cc.inW*cc.cin), 1+ci%3)
+					w := offset(randSlice(r, cc.kh*cc.kw*cc.cin*cc.cout), 1+ai)
+					var bias []float32
+					if withBias {
+						bias = randSlice(r, cc.cout)
+					}
 					n := p.OutH * p.OutW * cc.cout
 					want := make([]float32, n)
 					ConvRef(want, in, w, bias, p, cc.cin, cc.cout, 1)
@@ -149,8 +191,8 @@ func TestConv(t *testing.T) {
 					pl := p
 					pl.Lo, pl.Hi = LinearLo, LinearHi
 					ConvRef(absSum, abs32(in), abs32(w), abs32(bias), pl, cc.cin, cc.cout, 1)
-					got, check := guarded(t, n)
-					scratch, checkScratch := guarded(t, impl.ConvScratch(p, cc.cin))
+					got, check := guardedSkew(t, n, ci%4)
+					scratch, checkScratch := guardedSkew(t, impl.ConvScratch(p, cc.cin), ai)
 					impl.Conv(got, in, w, bias, scratch, p, cc.cin, cc.cout)
 					check()
 					checkScratch()
@@ -161,8 +203,10 @@ func TestConv(t *testing.T) {
 	}
 }
 
-func TestDepthwise(t *testing.T) {
-	r := rand.New(rand.NewPCG(5, 6))
+// depthwiseCases cover the 3×3 kernels' row sweep and their frame: odd
+// sizes, strides 1, 2 and 3, pads 0–2, channel counts with every remainder
+// mod 4 and 8, and inputs too small to have an interior.
+func depthwiseCases() []convCase {
 	cases := []convCase{
 		{1, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1, 1},
 		{5, 5, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1},   // SAME stride 1
@@ -172,7 +216,28 @@ func TestDepthwise(t *testing.T) {
 		{6, 6, 4, 4, 5, 5, 1, 1, 2, 2, 2, 2},   // 5x5 window: general path
 		{3, 11, 2, 2, 3, 3, 2, 1, 1, 0, 1, 0},  // mixed strides and pads
 		{2, 2, 7, 7, 3, 3, 1, 1, 1, 1, 1, 1},   // every pixel on the border
+		{11, 13, 8, 8, 3, 3, 1, 1, 0, 0, 0, 0}, // no padding: all interior
+		{3, 3, 12, 12, 3, 3, 1, 1, 0, 0, 0, 0}, // one interior pixel
+		{6, 7, 16, 16, 3, 3, 2, 2, 2, 2, 2, 2}, // pad 2
+		{1, 9, 4, 4, 3, 3, 1, 1, 1, 1, 1, 1},   // one row
+		{9, 1, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1},   // one column
+		{10, 10, 6, 6, 3, 3, 3, 3, 1, 1, 1, 1}, // stride 3
+		{14, 14, 24, 24, 3, 3, 1, 1, 1, 1, 1, 1},
+		{4, 5, 5, 5, 3, 3, 1, 1, 3, 3, 3, 3}, // pad 3: windows wholly in the padding
 	}
+	for _, c := range []int{1, 3, 5, 17, 33} {
+		cases = append(cases,
+			convCase{7, 9, c, c, 3, 3, 1, 1, 1, 1, 1, 1},  // SAME stride 1
+			convCase{9, 11, c, c, 3, 3, 2, 2, 0, 0, 1, 1}, // Keras stride 2
+			convCase{9, 7, c, c, 3, 3, 2, 2, 1, 1, 1, 1},  // TF SAME stride 2, odd size
+		)
+	}
+	return cases
+}
+
+func TestDepthwise(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	cases := depthwiseCases()
 	for _, impl := range Implementations() {
 		for _, cc := range cases {
 			for _, a := range acts {
@@ -181,11 +246,11 @@ func TestDepthwise(t *testing.T) {
 					t.Run(name, func(t *testing.T) {
 						p := cc.params(a.lo, a.hi)
 						c := cc.cin
-						in := offset(randSlice(r, cc.inH*cc.inW*c), 7)
-						w := offset(randSlice(r, cc.kh*cc.kw*c), 1)
+						in := offset(randSlice(r, cc.inH*cc.inW*c), 1+c%3)
+						w := offset(randSlice(r, cc.kh*cc.kw*c), 3-c%3)
 						var bias, absBias []float32
 						if withBias {
-							bias = randSlice(r, c)
+							bias = offset(randSlice(r, c), 2)
 							absBias = abs32(bias)
 						}
 						n := p.OutH * p.OutW * c
@@ -195,7 +260,7 @@ func TestDepthwise(t *testing.T) {
 						pl := p
 						pl.Lo, pl.Hi = LinearLo, LinearHi
 						DepthwiseRef(absSum, abs32(in), abs32(w), absBias, pl, c)
-						got, check := guarded(t, n)
+						got, check := guardedSkew(t, n, c%3)
 						impl.Depthwise(got, in, w, bias, p, c)
 						check()
 						closeEnough(t, name, got, want, absSum, cc.kh*cc.kw)
@@ -214,7 +279,7 @@ func TestElementwise(t *testing.T) {
 			for _, ac := range acts {
 				want := make([]float32, n)
 				AddRef(want, a, b, ac.lo, ac.hi)
-				got, check := guarded(t, n)
+				got, check := guardedSkew(t, n, 1+n%3)
 				impl.Add(got, a, b, ac.lo, ac.hi)
 				check()
 				for i := range want {
@@ -225,7 +290,7 @@ func TestElementwise(t *testing.T) {
 			}
 			want := make([]float32, n)
 			AffineRef(want, a, 2, -1)
-			got, check := guarded(t, n)
+			got, check := guardedSkew(t, n, 1+n%3)
 			impl.Affine(got, a, 2, -1)
 			check()
 			for i := range want {
