@@ -96,7 +96,18 @@ func TestDemoPage(t *testing.T) {
 		}
 	}
 
+	// The filled bars are drawn, not just the labels.
+	var barWidth float64
+	p.call(t, `document.querySelector('.card[data-verdict="nsfw"] .bars li[data-class="Porn"] .fill').getBoundingClientRect().width`, &barWidth)
+	if barWidth < 20 {
+		t.Errorf("the Porn bar of an NSFW card is %.0f px wide", barWidth)
+	}
+
 	if os.Getenv("NSFW_UPDATE_SCREENSHOT") == "1" {
+		if err := chromedp.Do(p.ctx, chromedp.EmulateViewport(1180, 720)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond)
 		png, err := chromedp.Run(p.ctx, chromedp.CaptureScreenshot())
 		if err != nil {
 			t.Fatal(err)
