@@ -6,9 +6,9 @@ CACHE := build/cache
 NSFWJS_TGZ := $(CACHE)/nsfwjs-4.4.0.tgz
 PKGS   = $$($(GO) list ./... | grep -v /node_modules/)
 
-.PHONY: all test test-deps test-go test-wasm vet cli wasm web demo model reference ascent bench bench-native fuzz clean node-deps
+.PHONY: all test test-deps test-go test-wasm vet cli wasm web demo extension bench-extension model reference ascent bench bench-native fuzz clean node-deps
 
-all: cli web
+all: cli web extension
 
 WEB   := dist/web
 MODEL ?= default
@@ -20,6 +20,12 @@ ADDR  ?= 127.0.0.1:8080
 wasm web:
 	$(GO) run ./build/webbuild -out $(WEB) -model $(MODEL)
 	@ls -l $(WEB)/*.wasm
+
+## extension: the browser extension, unpacked in dist/extension (chrome://extensions,
+## Developer mode, Load unpacked) and zipped in dist/nsfw-extension.zip (MODEL=mid embeds MobileNetV2Mid)
+extension:
+	$(GO) run ./build/extbuild -out dist/extension -zip dist/nsfw-extension.zip -model $(MODEL)
+	@ls -l dist/nsfw-extension.zip
 
 ## demo: build everything and serve the demo on $(ADDR)
 demo: web
@@ -84,6 +90,10 @@ bench:
 ## bench-native: native engine vs nsfwjs in Node side by side, CLI throughput; appends to BENCHMARKS.md
 bench-native: node-deps
 	$(GO) run ./build/bench/native -runs 30 -append BENCHMARKS.md
+
+## bench-extension: the extension in headless Chromium on a 100-image page: time until all are classified, memory
+bench-extension:
+	$(GO) test -run='^$$' -bench=Extension -benchtime=5x ./internal/e2e/
 
 ## fuzz: run each fuzzer for FUZZTIME (default 60s)
 FUZZTIME ?= 60s
