@@ -6,7 +6,7 @@ CACHE := build/cache
 NSFWJS_TGZ := $(CACHE)/nsfwjs-4.4.0.tgz
 PKGS   = $$($(GO) list ./... | grep -v /node_modules/)
 
-.PHONY: all test test-deps test-go test-wasm vet cli wasm web demo extension bench-extension model reference ascent bench bench-native fuzz clean node-deps
+.PHONY: all test test-deps test-go test-wasm vet cli wasm web demo extension bench-extension model reference ascent bench bench-native bench-web fuzz clean node-deps
 
 all: cli web extension
 
@@ -90,6 +90,11 @@ bench:
 ## bench-native: native engine vs nsfwjs in Node side by side, CLI throughput; appends to BENCHMARKS.md
 bench-native: node-deps
 	$(GO) run ./build/bench/native -runs 30 -append BENCHMARKS.md
+
+## bench-web: this project in headless Chromium (SIMD and pure-Go kernels) vs nsfwjs on TF.js
+## (wasm, threaded wasm, cpu) side by side: latency, cold start, bytes, memory, throughput; appends to BENCHMARKS.md
+bench-web: node-deps test-deps
+	$(GO) run ./build/bench/web -append BENCHMARKS.md
 
 ## bench-extension: the extension in headless Chromium on a 100-image page: time until all are classified, memory
 bench-extension:

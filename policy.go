@@ -1,7 +1,6 @@
 package nsfw
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -88,19 +87,10 @@ func (p Policy) String() string {
 
 // ParsePolicy reads a preset name ("strict", "balanced", "lenient"), a list
 // of thresholds ("porn=0.6,hentai=0.6,sum=0.8"; unnamed rules are off), or
-// a preset with overrides ("balanced,sexy=0"). It also accepts the JSON
-// object form.
+// a preset with overrides ("balanced,sexy=0"). (For the JSON form, decode
+// into a Policy with encoding/json and call Validate.)
 func ParsePolicy(s string) (Policy, error) {
 	s = strings.TrimSpace(s)
-	if strings.HasPrefix(s, "{") {
-		var p Policy
-		dec := json.NewDecoder(strings.NewReader(s))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&p); err != nil {
-			return Policy{}, fmt.Errorf("policy: %w", err)
-		}
-		return p, p.Validate()
-	}
 	var p Policy
 	for i, part := range strings.Split(s, ",") {
 		part = strings.TrimSpace(part)

@@ -26,8 +26,8 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/nsfw-go/nsfw"
@@ -189,11 +189,58 @@ func (b *boundary) setPolicy(length int32) (n int32) {
 	return 0
 }
 
-// info is what nsfw_info reports to JS.
-type info struct {
-	nsfw.ModelInfo
-	Policy  nsfw.Policy            `json:"Policy"`
-	Presets map[string]nsfw.Policy `json:"Presets"`
+// info is what nsfw_info reports to JS, written by hand: encoding/json
+// would add about 200 KB of code to the module for one small object.
+func appendInfo(dst []byte, in nsfw.ModelInfo, policy nsfw.Policy) []byte {
+	str := func(k, v string) { dst = strconv.AppendQuote(append(dst, `"`+k+`":`...), v); dst = append(dst, ',') }
+	num := func(k string, v int64) {
+		dst = strconv.AppendInt(append(dst, `"`+k+`":`...), v, 10)
+		dst = append(dst, ',')
+	}
+	pol := func(p nsfw.Policy) {
+		f := func(k string, v float32) {
+			dst = strconv.AppendFloat(append(dst, `"`+k+`":`...), float64(v), 'g', -1, 32)
+		}
+		dst = append(dst, '{')
+		f("porn", p.Porn)
+		dst = append(dst, ',')
+		f("hentai", p.Hentai)
+		dst = append(dst, ',')
+		f("sexy", p.Sexy)
+		dst = append(dst, ',')
+		f("sum", p.Sum)
+		dst = append(dst, '}')
+	}
+	dst = append(dst, '{')
+	str("Name", in.Name)
+	str("Description", in.Description)
+	str("Source", in.Source)
+	str("License", in.License)
+	str("Copyright", in.Copyright)
+	str("Kernels", in.Kernels)
+	num("InputWidth", int64(in.InputWidth))
+	num("InputHeight", int64(in.InputHeight))
+	num("MACs", in.MACs)
+	num("ArenaBytes", int64(in.ArenaBytes))
+	dst = append(dst, `"Classes":[`...)
+	for i, c := range in.Classes {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendQuote(dst, c)
+	}
+	dst = append(dst, `],"Policy":`...)
+	pol(policy)
+	dst = append(dst, `,"Presets":{`...)
+	for i, name := range []string{"strict", "balanced", "lenient"} {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = strconv.AppendQuote(dst, name)
+		dst = append(dst, ':')
+		pol(nsfw.Presets[name])
+	}
+	return append(dst, "}}"...)
 }
 
 func (b *boundary) info() (n int32) {
@@ -201,10 +248,6 @@ func (b *boundary) info() (n int32) {
 	if b.det == nil {
 		return b.fail(fmt.Errorf("nsfw_info before nsfw_init"))
 	}
-	js, err := json.Marshal(info{ModelInfo: b.det.Info(), Policy: b.det.Policy(), Presets: nsfw.Presets})
-	if err != nil {
-		return b.fail(err)
-	}
-	b.text = append(b.text[:0], js...)
+	b.text = appendInfo(b.text[:0], b.det.Info(), b.det.Policy())
 	return int32(len(b.text))
 }

@@ -136,11 +136,17 @@ func TestBoundaryErrors(t *testing.T) {
 func TestBoundaryInfo(t *testing.T) {
 	b := newBoundary(t)
 	n := b.info()
-	var got info
-	if err := json.Unmarshal(b.text[:n], &got); err != nil {
-		t.Fatal(err)
+	var got struct {
+		nsfw.ModelInfo
+		Policy  nsfw.Policy
+		Presets map[string]nsfw.Policy
 	}
-	if got.License != "MIT" || len(got.Classes) != 5 || got.Presets["strict"] != nsfw.Strict || got.Policy != nsfw.Balanced {
+	if err := json.Unmarshal(b.text[:n], &got); err != nil {
+		t.Fatalf("%v: %s", err, b.text[:n])
+	}
+	want := b.det.Info()
+	if got.License != "MIT" || got.Name != want.Name || got.Source != want.Source || got.MACs != want.MACs || got.Kernels != want.Kernels ||
+		len(got.Classes) != 5 || got.Presets["strict"] != nsfw.Strict || got.Presets["lenient"] != nsfw.Lenient || got.Policy != nsfw.Balanced {
 		t.Fatalf("info %+v", got)
 	}
 }
@@ -157,7 +163,7 @@ func TestWasmDependencies(t *testing.T) {
 	}
 	deps := strings.Fields(string(out))
 	forbidden := []string{"github.com/owulveryck/onnx-go", "gorgonia.org/", "net", "net/http", "os/exec", "crypto/tls",
-		"image/jpeg", "image/png", "image/gif", "golang.org/x/image", "github.com/nsfw-go/nsfw/internal/imageio",
+		"image/jpeg", "image/png", "image/gif", "golang.org/x/image", "encoding/json", "github.com/nsfw-go/nsfw/internal/imageio",
 		"github.com/nsfw-go/nsfw/internal/convert"}
 	for _, d := range deps {
 		for _, f := range forbidden {

@@ -48,7 +48,7 @@ type TensorType uint32
 const (
 	F32 TensorType = 0 // float32
 	U8  TensorType = 1 // uint8, one affine (min, scale) for the tensor
-	U8C TensorType = 2 // uint8, one affine per channel of the last axis
+	U8C TensorType = 2 // uint8 with one affine, times a factor per channel of the last axis
 )
 
 func (t TensorType) String() string {
@@ -72,10 +72,10 @@ type Tensor struct {
 	F32 []float32
 	// Q holds the codes of a U8 or U8C tensor.
 	Q []byte
-	// Min and Scale dequantize a U8 tensor.
+	// Min and Scale dequantize a U8 or U8C tensor.
 	Min, Scale float64
-	// ChanMin and ChanScale dequantize a U8C tensor, one per channel.
-	ChanMin, ChanScale []float32
+	// ChanMul multiplies channel c of a U8C tensor (a folded BatchNorm).
+	ChanMul []float32
 }
 
 // Len is the number of elements.
@@ -95,13 +95,14 @@ func (t *Tensor) dataSize() int {
 	case U8:
 		return t.Len()
 	case U8C:
-		return 8*t.Dims[len(t.Dims)-1] + t.Len()
+		return 4*t.Dims[len(t.Dims)-1] + t.Len()
 	}
 	return 0
 }
 
 // Floats dequantizes the tensor. U8 follows TF.js exactly: the code times
-// the scale plus the min, in float64, rounded once to float32.
+// the scale plus the min, in float64, rounded once to float32. U8C then
+// multiplies that float32 weight by its channel's factor, rounded again.
 func (t *Tensor) Floats() []float32 {
 	switch t.Type {
 	case F32:
@@ -114,10 +115,10 @@ func (t *Tensor) Floats() []float32 {
 		return out
 	case U8C:
 		out := make([]float32, len(t.Q))
-		c := len(t.ChanMin)
+		c := len(t.ChanMul)
 		for i, q := range t.Q {
-			ch := i % c
-			out[i] = float32(float64(float64(q)*float64(t.ChanScale[ch])) + float64(t.ChanMin[ch]))
+			w := float32(float64(float64(q)*t.Scale) + t.Min)
+			out[i] = float32(float64(w) * float64(t.ChanMul[i%c]))
 		}
 		return out
 	}

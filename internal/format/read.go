@@ -323,7 +323,7 @@ func readTensors(c *cursor, n int, data []byte, alignment int) ([]Tensor, error)
 		if err != nil {
 			return nil, err
 		}
-		if t.Type == U8 {
+		if t.Type == U8 || t.Type == U8C {
 			if !isFinite(t.Min) || !isFinite(t.Scale) {
 				return nil, errorf("%s has a non-finite quantization parameter (min %v, scale %v)", what, t.Min, t.Scale)
 			}
@@ -331,7 +331,7 @@ func readTensors(c *cursor, n int, data []byte, alignment int) ([]Tensor, error)
 				return nil, errorf("%s has scale %v, want > 0", what, t.Scale)
 			}
 		} else if t.Min != 0 || t.Scale != 0 {
-			return nil, errorf("%s is %s but sets min/scale, which only U8 uses", what, t.Type)
+			return nil, errorf("%s is %s but sets min/scale, which only U8 and U8C use", what, t.Type)
 		}
 		if off%uint64(alignment) != 0 {
 			return nil, errorf("%s data offset %d is not a multiple of the alignment %d", what, off, alignment)
@@ -354,16 +354,14 @@ func readTensors(c *cursor, n int, data []byte, alignment int) ([]Tensor, error)
 			t.Q = blk
 		case U8C:
 			ch := t.Dims[rank-1]
-			t.ChanScale = make([]float32, ch)
-			t.ChanMin = make([]float32, ch)
-			for j := 0; j < ch; j++ {
-				t.ChanScale[j] = math.Float32frombits(binary.LittleEndian.Uint32(blk[4*j:]))
-				t.ChanMin[j] = math.Float32frombits(binary.LittleEndian.Uint32(blk[4*(ch+j):]))
-				if !isFinite(float64(t.ChanScale[j])) || !isFinite(float64(t.ChanMin[j])) {
-					return nil, errorf("%s channel %d has a non-finite quantization parameter", what, j)
+			t.ChanMul = make([]float32, ch)
+			for j := range t.ChanMul {
+				t.ChanMul[j] = math.Float32frombits(binary.LittleEndian.Uint32(blk[4*j:]))
+				if !isFinite(float64(t.ChanMul[j])) {
+					return nil, errorf("%s channel %d has a non-finite factor", what, j)
 				}
 			}
-			t.Q = blk[8*ch:]
+			t.Q = blk[4*ch:]
 		}
 		spans = append(spans, span{int(off), int(off) + size, i})
 	}

@@ -44,7 +44,7 @@ func smallFile() *File {
 			{"test.f32", float32(0.5)},
 		},
 		Tensors: []Tensor{
-			{Name: "conv/kernel", Type: U8C, Dims: []int{3, 3, 3, 4}, Q: codes(108), ChanScale: []float32{0.01, 0.02, -0.01, 0.005}, ChanMin: []float32{-1, -2, 1, -0.5}},
+			{Name: "conv/kernel", Type: U8C, Dims: []int{3, 3, 3, 4}, Q: codes(108), Min: -1, Scale: 0.01, ChanMul: []float32{1, 2, -0.5, 0.25}},
 			{Name: "conv/bias", Type: F32, Dims: []int{4}, F32: floats(4)},
 			{Name: "dw/kernel", Type: U8, Dims: []int{3, 3, 1, 4}, Q: codes(36), Min: -0.5, Scale: 0.004},
 			{Name: "dense/kernel", Type: F32, Dims: []int{4, 5}, F32: floats(20)},
@@ -90,7 +90,7 @@ func TestRoundTrip(t *testing.T) {
 	}
 	// Dequantization: U8C per channel, U8 per tensor, F32 as is.
 	w := gg.Nodes[1].Weights
-	if got, want := w[5], float32(float64(float64(codesAt(5))*float64(float32(0.02)))+float64(float32(-2))); got != want {
+	if got, want := w[5], float32(float64(float32(float64(float64(codesAt(5))*0.01)+-1))*2); got != want {
 		t.Errorf("U8C element 5 (channel 1) = %v, want %v", got, want)
 	}
 	if got, want := gg.Nodes[2].Weights[3], float32(float64(float64(codesAt(3))*0.004)+-0.5); got != want {
@@ -181,8 +181,9 @@ func TestCorruptions(t *testing.T) {
 		{"duplicate tensor", fileCase(func(f *File) { f.Tensors[1].Name = "conv/kernel" }), `tensor name "conv/kernel" appears twice`},
 		{"zero scale", fileCase(func(f *File) { f.Tensors[2].Scale = 0 }), "scale 0, want > 0"},
 		{"nan min", fileCase(func(f *File) { f.Tensors[2].Min = math.NaN() }), "non-finite quantization parameter"},
-		{"min on F32", fileCase(func(f *File) { f.Tensors[1].Min = 1 }), "only U8 uses"},
-		{"nan channel scale", fileCase(func(f *File) { f.Tensors[0].ChanScale[2] = float32(math.Inf(1)) }), "channel 2 has a non-finite"},
+		{"min on F32", fileCase(func(f *File) { f.Tensors[1].Min = 1 }), "only U8 and U8C use"},
+		{"zero scale on U8C", fileCase(func(f *File) { f.Tensors[0].Scale = 0 }), "scale 0, want > 0"},
+		{"nan channel factor", fileCase(func(f *File) { f.Tensors[0].ChanMul[2] = float32(math.Inf(1)) }), "channel 2 has a non-finite factor"},
 		{"nan float", fileCase(func(f *File) { f.Tensors[1].F32[0] = float32(math.NaN()) }), "element 0 is not finite"},
 		{"unknown meta type", unknownMetaType(valid), "unknown type 77"},
 		{"tensor offset unaligned", tensorOffset(valid, 1, 4), "is not a multiple of the alignment"},

@@ -123,12 +123,11 @@ func marshal(f *File, check bool) ([]byte, error) {
 		case U8:
 			copy(blk, t.Q)
 		case U8C:
-			ch := len(t.ChanScale)
-			for j := 0; j < ch; j++ {
-				le.PutUint32(blk[4*j:], math.Float32bits(t.ChanScale[j]))
-				le.PutUint32(blk[4*(ch+j):], math.Float32bits(t.ChanMin[j]))
+			ch := len(t.ChanMul)
+			for j, m := range t.ChanMul {
+				le.PutUint32(blk[4*j:], math.Float32bits(m))
 			}
-			copy(blk[8*ch:], t.Q)
+			copy(blk[4*ch:], t.Q)
 		}
 	}
 	Seal(out)
@@ -168,8 +167,8 @@ func (t *Tensor) consistent() error {
 		}
 	case U8C:
 		c := t.Dims[len(t.Dims)-1]
-		if len(t.Q) != n || len(t.ChanMin) != c || len(t.ChanScale) != c {
-			return fmt.Errorf("tensor %q: %d codes, %d mins, %d scales for %v", t.Name, len(t.Q), len(t.ChanMin), len(t.ChanScale), t.Dims)
+		if len(t.Q) != n || len(t.ChanMul) != c {
+			return fmt.Errorf("tensor %q: %d codes, %d channel factors for %v", t.Name, len(t.Q), len(t.ChanMul), t.Dims)
 		}
 	default:
 		return fmt.Errorf("tensor %q: unknown type %d", t.Name, t.Type)

@@ -158,8 +158,8 @@ func (b *builder) finish() ([]format.Tensor, []format.Op, error) {
 	return tensors, b.ops, nil
 }
 
-// weightTensor keeps the source codes. A per-channel multiplier turns the
-// per-tensor affine into a per-channel one (U8C): min·mul[c], scale·mul[c].
+// weightTensor keeps the source codes and their affine; a folded BatchNorm
+// becomes a factor per output channel (U8C).
 func (pc *pendingConv) weightTensor() format.Tensor {
 	dims := pc.dims[:]
 	if !pc.folded {
@@ -167,10 +167,9 @@ func (pc *pendingConv) weightTensor() format.Tensor {
 	}
 	q := pc.kernel.Spec.Quantization
 	t := format.Tensor{Name: pc.kernel.Spec.Name, Type: format.U8C, Dims: append([]int(nil), dims...), Q: pc.kernel.Codes,
-		ChanMin: make([]float32, len(pc.mul)), ChanScale: make([]float32, len(pc.mul))}
+		Min: q.Min, Scale: q.Scale, ChanMul: make([]float32, len(pc.mul))}
 	for c, m := range pc.mul {
-		t.ChanMin[c] = float32(q.Min * m)
-		t.ChanScale[c] = float32(q.Scale * m)
+		t.ChanMul[c] = float32(m)
 	}
 	return t
 }
