@@ -6,7 +6,7 @@ CACHE := build/cache
 NSFWJS_TGZ := $(CACHE)/nsfwjs-4.4.0.tgz
 PKGS   = $$($(GO) list ./... | grep -v /node_modules/)
 
-.PHONY: all test test-deps test-go test-wasm vet cli wasm web demo extension bench-extension model reference ascent bench bench-native bench-web fuzz clean node-deps
+.PHONY: all test test-deps test-go test-wasm vet cli wasm web demo extension example bench-extension bench-upload model reference ascent bench bench-native bench-web fuzz clean node-deps
 
 all: cli web extension
 
@@ -26,6 +26,10 @@ wasm web:
 extension:
 	$(GO) run ./build/extbuild -out dist/extension -zip dist/nsfw-extension.zip -model $(MODEL)
 	@ls -l dist/nsfw-extension.zip
+
+## example: serve the upload example (checked in the browser, then on the server) on $(ADDR)
+example: web
+	$(GO) run ./cmd/nsfw serve-example --web $(WEB) --addr $(ADDR)
 
 ## demo: build everything and serve the demo on $(ADDR)
 demo: web
@@ -96,6 +100,10 @@ bench-native: node-deps
 bench-web: node-deps test-deps
 	$(GO) run ./build/bench/web -append BENCHMARKS.md
 
+## bench-upload: the upload guard under load on loopback, beside the bare server and the engine; appends to BENCHMARKS.md
+bench-upload:
+	$(GO) run ./build/bench/upload -append BENCHMARKS.md
+
 ## bench-extension: the extension in headless Chromium on a 100-image page: time until all are classified, memory
 bench-extension:
 	$(GO) test -run='^$$' -bench=Extension -benchtime=5x ./internal/e2e/
@@ -105,6 +113,8 @@ FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/format/
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/imageio/
+	$(GO) test -run='^$$' -fuzz=FuzzMultipart -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./upload/
+	$(GO) test -run='^$$' -fuzz=FuzzImage -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./upload/
 
 clean:
 	rm -rf bin dist $(CACHE)

@@ -348,7 +348,10 @@ async function decodeBlob(blob, opts) {
     const bitmap = await createImageBitmap(blob, { colorSpaceConversion: 'none', imageOrientation: 'from-image' });
     return { frames: [{ image: bitmap, index: 0 }], frameCount: 1 };
   } catch (err) {
-    throw new NSFWError('decode', `could not decode the ${info.format.toUpperCase()} image${info.format === 'heif' || info.format === 'avif' ? ' (this browser may not support the format)' : ''}: ${err.message}`, { cause: err });
+    if (info.format === 'heif' || info.format === 'avif') {
+      throw new NSFWError('unsupported', `this browser cannot decode ${info.format.toUpperCase()} images: ${err.message}`, { cause: err });
+    }
+    throw new NSFWError('decode', `could not decode the ${info.format.toUpperCase()} image: ${err.message}`, { cause: err });
   }
 }
 

@@ -26,6 +26,7 @@ Usage:
   nsfw info [--model M]               describe a model: source, license, size, cost
   nsfw convert [flags]                convert nsfwjs's TF.js models to .nsfw files
   nsfw serve [--addr A] [--dir D]     serve the web build and demo (make web) on localhost
+  nsfw serve-example [flags]          serve an upload example, checked in the browser and on the server
   nsfw version                        print the version
   nsfw help [COMMAND]                 show help for a command
 
@@ -59,6 +60,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return runConvert(args[1:], stdout, stderr)
 	case "serve":
 		return runServe(args[1:], stdout, stderr)
+	case "serve-example":
+		return runServeExample(args[1:], stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "nsfw", version)
 		return exitOK

@@ -63,6 +63,11 @@ func Build(o Options) error {
 			return err
 		}
 	}
+	for _, f := range []string{"prefilter.js", "prefilter.d.ts"} {
+		if err := copyFile(filepath.Join(o.Root, "web", "prefilter", f), filepath.Join(o.Out, "prefilter", f)); err != nil {
+			return err
+		}
+	}
 	demo := filepath.Join(o.Out, "demo")
 	if err := os.RemoveAll(demo); err != nil {
 		return err
