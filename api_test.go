@@ -146,7 +146,7 @@ func TestClassifyErrors(t *testing.T) {
 	if _, err := d.ClassifyPixels(make([]byte, 10), 2, 2, 8, RGBA); err == nil {
 		t.Error("short pixel buffer accepted")
 	}
-	if _, err := d.ClassifyPixels(make([]byte, 12), 2, 2, 6, PixelFormat(9)); err == nil {
+	if _, err := d.ClassifyPixels(make([]byte, 12), 2, 2, 6, PixelFormat(9)); err == nil || err.Error() != "unknown pixel format 9" {
 		t.Error("unknown pixel format accepted")
 	}
 	if _, err := d.ClassifyInput(make([]float32, 10)); err == nil {

@@ -1,6 +1,6 @@
 package nsfw
 
-import "fmt"
+import "github.com/nsfw-go/nsfw/internal/errfmt"
 
 // Class is one of the five categories, in the models' output order.
 type Class int
@@ -26,7 +26,7 @@ func (c Class) String() string {
 	if c >= 0 && int(c) < NumClasses {
 		return classNames[c]
 	}
-	return fmt.Sprintf("Class(%d)", int(c))
+	return errfmt.Sprintf("Class(%d)", int(c))
 }
 
 // ParseClass parses a class name, case-insensitively.
@@ -36,7 +36,7 @@ func ParseClass(s string) (Class, error) {
 			return Class(i), nil
 		}
 	}
-	return 0, fmt.Errorf("unknown class %q (want one of %v)", s, classNames)
+	return 0, errfmt.Errorf("unknown class %q (want one of %v)", s, classNames)
 }
 
 func equalFold(a, b string) bool {
@@ -61,7 +61,7 @@ func equalFold(a, b string) bool {
 // MarshalText encodes the class as its name.
 func (c Class) MarshalText() ([]byte, error) {
 	if c < 0 || int(c) >= NumClasses {
-		return nil, fmt.Errorf("invalid class %d", int(c))
+		return nil, errfmt.Errorf("invalid class %d", int(c))
 	}
 	return []byte(classNames[c]), nil
 }

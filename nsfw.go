@@ -22,7 +22,7 @@ package nsfw
 
 import (
 	"errors"
-	"fmt"
+	"github.com/nsfw-go/nsfw/internal/errfmt"
 	"image"
 	"io"
 	"os"
@@ -119,7 +119,7 @@ func WithPolicy(p Policy) Option {
 func WithConcurrency(n int) Option {
 	return func(c *config) error {
 		if n < 1 {
-			return fmt.Errorf("concurrency %d: want at least 1", n)
+			return errfmt.Errorf("concurrency %d: want at least 1", n)
 		}
 		c.concurrency = n
 		return nil
@@ -166,11 +166,11 @@ func LoadFile(path string, opts ...Option) (*Detector, error) {
 		return nil, err
 	}
 	if len(b) > MaxModelFileSize {
-		return nil, fmt.Errorf("%s: larger than %d bytes: %w", path, MaxModelFileSize, ErrBadModel)
+		return nil, errfmt.Errorf("%s: larger than %d bytes: %w", path, MaxModelFileSize, ErrBadModel)
 	}
 	d, err := Load(b, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, errfmt.Errorf("%s: %w", path, err)
 	}
 	return d, nil
 }
@@ -190,16 +190,16 @@ func Load(model []byte, opts ...Option) (*Detector, error) {
 	}
 	info, _ := f.Info()
 	if len(info.Classes) != NumClasses {
-		return nil, fmt.Errorf("%w: model classes %v, want %v", ErrBadModel, info.Classes, classNames)
+		return nil, errfmt.Errorf("%w: model classes %v, want %v", ErrBadModel, info.Classes, classNames)
 	}
 	for i, c := range info.Classes {
 		if c != classNames[i] {
-			return nil, fmt.Errorf("%w: model classes %v, want %v", ErrBadModel, info.Classes, classNames)
+			return nil, errfmt.Errorf("%w: model classes %v, want %v", ErrBadModel, info.Classes, classNames)
 		}
 	}
 	plan, err := engine.NewPlan(g, cfg.kernels)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadModel, err)
+		return nil, errfmt.Errorf("%w: %w", ErrBadModel, err)
 	}
 	str := func(key string) string {
 		v, _ := f.Lookup(key)
@@ -289,7 +289,7 @@ func (d *Detector) ClassifyPixels(pix []byte, width, height, stride int, f Pixel
 	case RGB:
 		src, err = preprocess.FromRGB(pix, width, height, stride)
 	default:
-		err = fmt.Errorf("unknown pixel format %d", f)
+		err = errfmt.Errorf("unknown pixel format %d", uint8(f))
 	}
 	if err != nil {
 		return Result{}, err
@@ -348,7 +348,7 @@ func (d *Detector) ClassifyTaps(grid []byte, stride int, t *Taps) (Result, error
 // width × 3 float32 values in [0, 1], NHWC, as nsfwjs passes to predict.
 func (d *Detector) ClassifyInput(input []float32) (Result, error) {
 	if n := d.info.InputHeight * d.info.InputWidth * 3; len(input) != n {
-		return Result{}, fmt.Errorf("input has %d values, the model takes %dx%dx3 = %d", len(input), d.info.InputHeight, d.info.InputWidth, n)
+		return Result{}, errfmt.Errorf("input has %d values, the model takes %dx%dx3 = %d", len(input), d.info.InputHeight, d.info.InputWidth, n)
 	}
 	start := time.Now()
 	s := d.pool.acquire()
@@ -378,7 +378,7 @@ func (d *Detector) ClassifyFrames(frames []image.Image) (Result, error) {
 	for i, f := range frames {
 		r, err := d.Classify(f)
 		if err != nil {
-			return Result{}, fmt.Errorf("frame %d: %w", i, err)
+			return Result{}, errfmt.Errorf("frame %d: %w", i, err)
 		}
 		total += r.Elapsed
 		if i == 0 || r.NSFWScore > best.NSFWScore {

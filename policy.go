@@ -1,7 +1,7 @@
 package nsfw
 
 import (
-	"fmt"
+	"github.com/nsfw-go/nsfw/internal/errfmt"
 	"math"
 	"strconv"
 	"strings"
@@ -39,11 +39,11 @@ func (p Policy) Validate() error {
 		v    float32
 	}{{"porn", p.Porn}, {"hentai", p.Hentai}, {"sexy", p.Sexy}, {"sum", p.Sum}} {
 		if math.IsNaN(float64(t.v)) || t.v < 0 || t.v > 1 {
-			return fmt.Errorf("policy: %s threshold %v is outside [0, 1]", t.name, t.v)
+			return errfmt.Errorf("policy: %s threshold %v is outside [0, 1]", t.name, t.v)
 		}
 	}
 	if p == (Policy{}) {
-		return fmt.Errorf("policy: every threshold is 0, so nothing would ever be flagged")
+		return errfmt.Errorf("policy: every threshold is 0, so nothing would ever be flagged")
 	}
 	return nil
 }
@@ -63,7 +63,7 @@ func (p Policy) Explain(r *Result) string {
 	var parts []string
 	add := func(name string, t, v float32) {
 		if fires(t, v) {
-			parts = append(parts, fmt.Sprintf("%s %.2f ≥ %.2f", name, v, t))
+			parts = append(parts, errfmt.Sprintf("%s %.2f ≥ %.2f", name, v, t))
 		}
 	}
 	add("porn", p.Porn, r.Probabilities[Porn])
@@ -99,14 +99,14 @@ func ParsePolicy(s string) (Policy, error) {
 		if !hasVal {
 			preset, ok := Presets[key]
 			if !ok || i != 0 {
-				return Policy{}, fmt.Errorf("policy: %q is not a preset (strict, balanced, lenient) or a name=value threshold", part)
+				return Policy{}, errfmt.Errorf("policy: %q is not a preset (strict, balanced, lenient) or a name=value threshold", part)
 			}
 			p = preset
 			continue
 		}
 		v, err := strconv.ParseFloat(strings.TrimSpace(val), 32)
 		if err != nil {
-			return Policy{}, fmt.Errorf("policy: %s: %q is not a number", key, val)
+			return Policy{}, errfmt.Errorf("policy: %s: %q is not a number", key, val)
 		}
 		switch key {
 		case "porn":
@@ -118,7 +118,7 @@ func ParsePolicy(s string) (Policy, error) {
 		case "sum", "nsfw":
 			p.Sum = float32(v)
 		default:
-			return Policy{}, fmt.Errorf("policy: unknown threshold %q (want porn, hentai, sexy or sum)", key)
+			return Policy{}, errfmt.Errorf("policy: unknown threshold %q (want porn, hentai, sexy or sum)", key)
 		}
 	}
 	return p, p.Validate()
@@ -151,7 +151,7 @@ func (v *Verdict) UnmarshalText(b []byte) error {
 	case "nsfw":
 		*v = NSFW
 	default:
-		return fmt.Errorf("verdict %q: want safe or nsfw", b)
+		return errfmt.Errorf("verdict %q: want safe or nsfw", b)
 	}
 	return nil
 }

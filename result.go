@@ -1,7 +1,6 @@
 package nsfw
 
 import (
-	"slices"
 	"time"
 )
 
@@ -33,15 +32,12 @@ func (r *Result) Sorted() []Prediction {
 	for i, p := range r.Probabilities {
 		out[i] = Prediction{Class(i), p}
 	}
-	slices.SortStableFunc(out, func(a, b Prediction) int {
-		switch {
-		case a.Probability > b.Probability:
-			return -1
-		case a.Probability < b.Probability:
-			return 1
+	// A stable insertion sort of five: the order of ties is class order.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].Probability > out[j-1].Probability; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
 		}
-		return 0
-	})
+	}
 	return out
 }
 

@@ -26,7 +26,7 @@
 package main
 
 import (
-	"fmt"
+	"github.com/nsfw-go/nsfw/internal/errfmt"
 	"strconv"
 	"time"
 
@@ -68,7 +68,7 @@ func (b *boundary) init(load func(...nsfw.Option) (*nsfw.Detector, error)) int32
 // down. Use as: defer b.guard(&n).
 func (b *boundary) guard(n *int32) {
 	if r := recover(); r != nil {
-		*n = b.fail(fmt.Errorf("internal error: %v", r))
+		*n = b.fail(errfmt.Errorf("internal error: %v", r))
 	}
 }
 
@@ -110,17 +110,17 @@ func (b *boundary) textBuffer(n int32) []byte {
 func (b *boundary) classify(w, h, stride, format int32) (n int32) {
 	defer b.guard(&n)
 	if b.det == nil {
-		return b.fail(fmt.Errorf("nsfw_classify before nsfw_init"))
+		return b.fail(errfmt.Errorf("nsfw_classify before nsfw_init"))
 	}
 	if w <= 0 || h <= 0 {
-		return b.fail(fmt.Errorf("%w (%dx%d)", nsfw.ErrEmptyImage, w, h))
+		return b.fail(errfmt.Errorf("%w (%dx%d)", nsfw.ErrEmptyImage, w, h))
 	}
 	need := int64(stride)*int64(h-1) + int64(w)*4
 	if format == int32(nsfw.RGB) {
 		need = int64(stride)*int64(h-1) + int64(w)*3
 	}
 	if need > int64(len(b.pixels)) {
-		return b.fail(fmt.Errorf("%dx%d pixels with stride %d need %d bytes, the buffer holds %d", w, h, stride, need, len(b.pixels)))
+		return b.fail(errfmt.Errorf("%dx%d pixels with stride %d need %d bytes, the buffer holds %d", w, h, stride, need, len(b.pixels)))
 	}
 	start := time.Now()
 	r, err := b.det.ClassifyPixels(b.pixels, int(w), int(h), int(stride), nsfw.PixelFormat(format))
@@ -143,7 +143,7 @@ func (b *boundary) setResult(r nsfw.Result, start time.Time) {
 func (b *boundary) planTaps(w, h int32) (n int32) {
 	defer b.guard(&n)
 	if b.det == nil {
-		return b.fail(fmt.Errorf("nsfw_taps before nsfw_init"))
+		return b.fail(errfmt.Errorf("nsfw_taps before nsfw_init"))
 	}
 	if err := b.det.PlanTaps(&b.taps, int(w), int(h)); err != nil {
 		return b.fail(err)
@@ -155,10 +155,10 @@ func (b *boundary) planTaps(w, h int32) (n int32) {
 func (b *boundary) classifyTaps(stride int32) (n int32) {
 	defer b.guard(&n)
 	if b.det == nil {
-		return b.fail(fmt.Errorf("nsfw_classify_taps before nsfw_init"))
+		return b.fail(errfmt.Errorf("nsfw_classify_taps before nsfw_init"))
 	}
 	if len(b.taps.Rows) == 0 {
-		return b.fail(fmt.Errorf("nsfw_classify_taps before nsfw_taps"))
+		return b.fail(errfmt.Errorf("nsfw_classify_taps before nsfw_taps"))
 	}
 	start := time.Now()
 	r, err := b.det.ClassifyTaps(b.pixels, int(stride), &b.taps)
@@ -172,10 +172,10 @@ func (b *boundary) classifyTaps(stride int32) (n int32) {
 func (b *boundary) setPolicy(length int32) (n int32) {
 	defer b.guard(&n)
 	if b.det == nil {
-		return b.fail(fmt.Errorf("nsfw_set_policy before nsfw_init"))
+		return b.fail(errfmt.Errorf("nsfw_set_policy before nsfw_init"))
 	}
 	if length < 0 || int(length) > len(b.text) {
-		return b.fail(fmt.Errorf("policy length %d out of range", length))
+		return b.fail(errfmt.Errorf("policy length %d out of range", length))
 	}
 	p, err := nsfw.ParsePolicy(string(b.text[:length]))
 	if err != nil {
@@ -246,7 +246,7 @@ func appendInfo(dst []byte, in nsfw.ModelInfo, policy nsfw.Policy) []byte {
 func (b *boundary) info() (n int32) {
 	defer b.guard(&n)
 	if b.det == nil {
-		return b.fail(fmt.Errorf("nsfw_info before nsfw_init"))
+		return b.fail(errfmt.Errorf("nsfw_info before nsfw_init"))
 	}
 	b.text = appendInfo(b.text[:0], b.det.Info(), b.det.Policy())
 	return int32(len(b.text))

@@ -494,6 +494,10 @@ if (inWorker && globalThis.name === WORKER_NAME) {
     const reply = (value, transfer) => globalThis.postMessage({ id: msg.id, ok: true, value }, transfer ?? []);
     try {
       switch (msg.op) {
+        case 'prepare':
+          await loadWasmExec(msg.wasmExecURL);
+          reply(true);
+          break;
         case 'init':
           engine = await startEngine(msg);
           reply(engine.info());
@@ -600,15 +604,22 @@ export async function createDetector(options = {}) {
   if (useWorker && typeof Worker === 'undefined') throw new NSFWError('load', 'this environment has no Web Workers: pass { worker: false }');
 
   const simd = hasSIMD() && kernelsURL !== null;
-  const [wasm, kernels] = await Promise.all([
-    compile(wasmURL, 'the engine (nsfw.wasm)'),
-    simd ? compile(kernelsURL, 'the SIMD kernels (kernels.wasm)').catch(() => null) : null,
-  ]);
   const hosts = [];
   let info;
   try {
+    // Workers start, and load this module and Go's glue, while the main
+    // thread downloads and compiles the engine.
+    const prepared = [];
     if (useWorker) {
       for (let i = 0; i < count; i++) hosts.push(new WorkerHost(options.workerURL ?? here));
+      for (const h of hosts) prepared.push(h.call('prepare', { wasmExecURL }));
+    }
+    const [wasm, kernels] = await Promise.all([
+      compile(wasmURL, 'the engine (nsfw.wasm)'),
+      simd ? compile(kernelsURL, 'the SIMD kernels (kernels.wasm)').catch(() => null) : null,
+      ...prepared,
+    ]);
+    if (useWorker) {
       const infos = await Promise.all(hosts.map((h) => h.call('init', { wasm, kernels, wasmExecURL, policy })));
       info = infos[0];
     } else {

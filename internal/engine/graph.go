@@ -12,7 +12,7 @@ package engine
 
 import (
 	"errors"
-	"fmt"
+	"github.com/nsfw-go/nsfw/internal/errfmt"
 )
 
 // Shape is the extent of a value with batch 1: height, width, channels.
@@ -22,7 +22,7 @@ type Shape struct{ H, W, C int }
 // Size is the number of float32s the value holds.
 func (s Shape) Size() int { return s.H * s.W * s.C }
 
-func (s Shape) String() string { return fmt.Sprintf("%dx%dx%d", s.H, s.W, s.C) }
+func (s Shape) String() string { return errfmt.Sprintf("%dx%dx%d", s.H, s.W, s.C) }
 
 // Kind is the kind of an op.
 type Kind uint8
@@ -43,7 +43,7 @@ func (k Kind) String() string {
 	if int(k) < len(kindNames) && kindNames[k] != "" {
 		return kindNames[k]
 	}
-	return fmt.Sprintf("kind(%d)", uint8(k))
+	return errfmt.Sprintf("kind(%d)", uint8(k))
 }
 
 // Activation is applied to an op's output.
@@ -62,7 +62,7 @@ func (a Activation) String() string {
 	if int(a) < len(actNames) {
 		return actNames[a]
 	}
-	return fmt.Sprintf("activation(%d)", uint8(a))
+	return errfmt.Sprintf("activation(%d)", uint8(a))
 }
 
 // Node is one op. Node i of a Graph reads earlier values and produces value
@@ -99,7 +99,7 @@ type Graph struct {
 var ErrInvalid = errors.New("invalid graph")
 
 func nodeErr(i int, n *Node, format string, args ...any) error {
-	return fmt.Errorf("%w: op %d (%s): %s", ErrInvalid, i, n.Kind, fmt.Sprintf(format, args...))
+	return errfmt.Errorf("%w: op %d (%s): %s", ErrInvalid, i, n.Kind, errfmt.Sprintf(format, args...))
 }
 
 const maxDim = 1 << 16
@@ -109,10 +109,10 @@ const maxDim = 1 << 16
 func (g *Graph) Shapes() ([]Shape, error) {
 	in := g.Input
 	if in.H < 1 || in.W < 1 || in.C < 1 || in.H > maxDim || in.W > maxDim || in.C > maxDim {
-		return nil, fmt.Errorf("%w: input shape %v", ErrInvalid, in)
+		return nil, errfmt.Errorf("%w: input shape %v", ErrInvalid, in)
 	}
 	if len(g.Nodes) == 0 {
-		return nil, fmt.Errorf("%w: no ops", ErrInvalid)
+		return nil, errfmt.Errorf("%w: no ops", ErrInvalid)
 	}
 	shapes := make([]Shape, 1, len(g.Nodes)+1)
 	shapes[0] = in
@@ -140,7 +140,7 @@ func (n *Node) input(i, which int, shapes []Shape) (Shape, error) {
 
 func (n *Node) checkAct(i int) error {
 	if n.Act > ReLU6 {
-		return nodeErr(i, n, "unknown activation %d", n.Act)
+		return nodeErr(i, n, "unknown activation %d", uint8(n.Act))
 	}
 	return nil
 }

@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"slices"
-
 	"github.com/nsfw-go/nsfw/internal/kernels"
 )
 
@@ -138,7 +136,7 @@ func placeGreedy(bufs []buffer) int {
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortStableFunc(order, func(a, b int) int { return bufs[b].size - bufs[a].size })
+	sortInts(order, func(a, b int) bool { return bufs[a].size > bufs[b].size })
 	var placed []int
 	size := 0
 	for _, bi := range order {
@@ -150,7 +148,7 @@ func placeGreedy(bufs []buffer) int {
 				live = append(live, pi)
 			}
 		}
-		slices.SortFunc(live, func(x, y int) int { return bufs[x].offset - bufs[y].offset })
+		sortInts(live, func(x, y int) bool { return bufs[x].offset < bufs[y].offset })
 		off := 0
 		for _, pi := range live {
 			q := &bufs[pi]
@@ -167,6 +165,16 @@ func placeGreedy(bufs []buffer) int {
 }
 
 func roundUp(n int) int { return (n + align - 1) / align * align }
+
+// sortInts is a stable insertion sort. Plans have a few hundred buffers at
+// most, and package slices' generic sorts add tens of KB to the wasm build.
+func sortInts(s []int, less func(a, b int) bool) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && less(s[j], s[j-1]); j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}
 
 // ArenaBytes is the size of one Interpreter's arena.
 func (p *Plan) ArenaBytes() int { return p.size * 4 }

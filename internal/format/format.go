@@ -8,7 +8,7 @@ package format
 
 import (
 	"errors"
-	"fmt"
+	"github.com/nsfw-go/nsfw/internal/errfmt"
 	"math"
 )
 
@@ -38,7 +38,7 @@ const (
 var ErrFormat = errors.New("invalid model file")
 
 func errorf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrFormat, fmt.Sprintf(format, args...))
+	return errfmt.Errorf("%w: %s", ErrFormat, errfmt.Sprintf(format, args...))
 }
 
 // TensorType is how a tensor's elements are stored.
@@ -60,7 +60,7 @@ func (t TensorType) String() string {
 	case U8C:
 		return "U8C"
 	}
-	return fmt.Sprintf("type(%d)", uint32(t))
+	return errfmt.Sprintf("type(%d)", uint32(t))
 }
 
 // Tensor is a named weight tensor. Exactly the fields of its Type are set.
@@ -108,21 +108,36 @@ func (t *Tensor) Floats() []float32 {
 	case F32:
 		return append([]float32(nil), t.F32...)
 	case U8:
+		lut := t.codeTable()
 		out := make([]float32, len(t.Q))
 		for i, q := range t.Q {
-			out[i] = float32(float64(float64(q)*t.Scale) + t.Min)
+			out[i] = lut[q]
 		}
 		return out
 	case U8C:
+		lut := t.codeTable()
 		out := make([]float32, len(t.Q))
 		c := len(t.ChanMul)
-		for i, q := range t.Q {
-			w := float32(float64(float64(q)*t.Scale) + t.Min)
-			out[i] = float32(float64(w) * float64(t.ChanMul[i%c]))
+		for i := 0; i < len(t.Q); i += c {
+			codes, dst := t.Q[i:i+c], out[i:i+c]
+			for ch, q := range codes {
+				dst[ch] = float32(float64(lut[q]) * float64(t.ChanMul[ch]))
+			}
 		}
 		return out
 	}
 	return nil
+}
+
+// codeTable is the float32 value of each of the 256 codes: dequantizing is
+// then a lookup, which matters when loading runs in a browser's baseline
+// compiler at start-up.
+func (t *Tensor) codeTable() *[256]float32 {
+	var lut [256]float32
+	for q := range lut {
+		lut[q] = float32(float64(float64(q)*t.Scale) + t.Min)
+	}
+	return &lut
 }
 
 // MetaType is the type of a metadata value.

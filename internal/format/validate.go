@@ -1,7 +1,7 @@
 package format
 
 import (
-	"fmt"
+	"github.com/nsfw-go/nsfw/internal/errfmt"
 	"strconv"
 
 	"github.com/nsfw-go/nsfw/internal/engine"
@@ -16,7 +16,7 @@ func (f *File) metaOf(key string, want MetaType) (any, error) {
 		return nil, errorf("required metadata %q is missing", key)
 	}
 	if t, _ := metaType(v); t != want {
-		return nil, errorf("metadata %q has type %d, want %d", key, t, want)
+		return nil, errorf("metadata %q has type %d, want %d", key, uint32(t), uint32(want))
 	}
 	return v, nil
 }
@@ -78,7 +78,7 @@ func (f *File) checkOps() error {
 		if !ok {
 			return errorf("op %d has unknown kind %d", i, op.Kind)
 		}
-		what := fmt.Sprintf("op %d (%s)", i, name)
+		what := errfmt.Sprintf("op %d (%s)", i, name)
 		if op.Activation > ActReLU6 {
 			return errorf("%s has unknown activation %d", what, op.Activation)
 		}
@@ -169,7 +169,7 @@ func (f *File) Graph() (*engine.Graph, error) {
 	}
 	for i := range f.Ops {
 		op := &f.Ops[i]
-		what := fmt.Sprintf("op %d (%s)", i, opNames[op.Kind])
+		what := errfmt.Sprintf("op %d (%s)", i, opNames[op.Kind])
 		n := &g.Nodes[i]
 		n.Kind = engine.Kind(op.Kind)
 		n.Act = engine.Activation(op.Activation)
@@ -200,7 +200,7 @@ func (f *File) Graph() (*engine.Graph, error) {
 	}
 	shapes, err := g.Shapes()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrFormat, err)
+		return nil, errfmt.Errorf("%w: %w", ErrFormat, err)
 	}
 	if out := shapes[len(shapes)-1]; out.Size() != len(info.Classes) {
 		return nil, errorf("the model outputs %d values but names %d classes", out.Size(), len(info.Classes))

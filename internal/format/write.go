@@ -3,7 +3,7 @@ package format
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
+	"github.com/nsfw-go/nsfw/internal/errfmt"
 	"hash/crc32"
 	"io"
 	"math"
@@ -40,7 +40,7 @@ func marshal(f *File, check bool) ([]byte, error) {
 	for _, m := range f.Meta {
 		t, ok := metaType(m.Value)
 		if !ok {
-			return nil, fmt.Errorf("metadata %q: unsupported value type %T", m.Key, m.Value)
+			return nil, errfmt.Errorf("metadata %q: unsupported value type", m.Key)
 		}
 		str(m.Key)
 		u32(uint32(t))
@@ -135,7 +135,7 @@ func marshal(f *File, check bool) ([]byte, error) {
 		return out, nil
 	}
 	if _, _, err := Load(out); err != nil {
-		return nil, fmt.Errorf("refusing to write an invalid model: %w", err)
+		return nil, errfmt.Errorf("refusing to write an invalid model: %w", err)
 	}
 	return out, nil
 }
@@ -153,25 +153,25 @@ func roundUp(n, a uint64) uint64 { return (n + a - 1) / a * a }
 // consistent checks that a Tensor built in memory has the fields its type needs.
 func (t *Tensor) consistent() error {
 	if len(t.Dims) == 0 {
-		return fmt.Errorf("tensor %q has no dims", t.Name)
+		return errfmt.Errorf("tensor %q has no dims", t.Name)
 	}
 	n := t.Len()
 	switch t.Type {
 	case F32:
 		if len(t.F32) != n {
-			return fmt.Errorf("tensor %q: %d floats for %d elements", t.Name, len(t.F32), n)
+			return errfmt.Errorf("tensor %q: %d floats for %d elements", t.Name, len(t.F32), n)
 		}
 	case U8:
 		if len(t.Q) != n {
-			return fmt.Errorf("tensor %q: %d codes for %d elements", t.Name, len(t.Q), n)
+			return errfmt.Errorf("tensor %q: %d codes for %d elements", t.Name, len(t.Q), n)
 		}
 	case U8C:
 		c := t.Dims[len(t.Dims)-1]
 		if len(t.Q) != n || len(t.ChanMul) != c {
-			return fmt.Errorf("tensor %q: %d codes, %d channel factors for %v", t.Name, len(t.Q), len(t.ChanMul), t.Dims)
+			return errfmt.Errorf("tensor %q: %d codes, %d channel factors for %v", t.Name, len(t.Q), len(t.ChanMul), t.Dims)
 		}
 	default:
-		return fmt.Errorf("tensor %q: unknown type %d", t.Name, t.Type)
+		return errfmt.Errorf("tensor %q: unknown type %d", t.Name, uint32(t.Type))
 	}
 	return nil
 }

@@ -15,7 +15,7 @@ package preprocess
 
 import (
 	"errors"
-	"fmt"
+	"github.com/nsfw-go/nsfw/internal/errfmt"
 	"image"
 	"image/color"
 	"math"
@@ -72,16 +72,16 @@ func FromRGB(pix []byte, w, h, stride int) (Source, error) {
 
 func checkRaw(n, w, h, stride, bpp int) error {
 	if w <= 0 || h <= 0 {
-		return fmt.Errorf("%w (%dx%d)", ErrEmpty, w, h)
+		return errfmt.Errorf("%w (%dx%d)", ErrEmpty, w, h)
 	}
 	if w > 1<<20 || h > 1<<20 {
-		return fmt.Errorf("image %dx%d is too large", w, h)
+		return errfmt.Errorf("image %dx%d is too large", w, h)
 	}
 	if stride < w*bpp {
-		return fmt.Errorf("stride %d is less than width %d × %d bytes", stride, w, bpp)
+		return errfmt.Errorf("stride %d is less than width %d × %d bytes", stride, w, bpp)
 	}
 	if need := stride*(h-1) + w*bpp; n < need {
-		return fmt.Errorf("pixel buffer has %d bytes, %dx%d with stride %d needs %d", n, w, h, stride, need)
+		return errfmt.Errorf("pixel buffer has %d bytes, %dx%d with stride %d needs %d", n, w, h, stride, need)
 	}
 	return nil
 }
@@ -89,12 +89,12 @@ func checkRaw(n, w, h, stride, bpp int) error {
 // FromImage wraps img, with fast paths for the types Go's decoders return.
 func FromImage(img image.Image) (Source, error) {
 	if img == nil {
-		return Source{}, fmt.Errorf("%w (nil image)", ErrEmpty)
+		return Source{}, errfmt.Errorf("%w (nil image)", ErrEmpty)
 	}
 	b := img.Bounds()
 	s := Source{w: b.Dx(), h: b.Dy(), x0: b.Min.X, y0: b.Min.Y}
 	if s.w <= 0 || s.h <= 0 {
-		return Source{}, fmt.Errorf("%w (%dx%d)", ErrEmpty, s.w, s.h)
+		return Source{}, errfmt.Errorf("%w (%dx%d)", ErrEmpty, s.w, s.h)
 	}
 	switch m := img.(type) {
 	case *image.NRGBA:
@@ -212,10 +212,10 @@ type Taps struct {
 // images over maxPixels (≤ 0: never). It reuses t's slices.
 func (t *Taps) Plan(srcW, srcH, outW, outH int, maxPixels int64) error {
 	if srcW <= 0 || srcH <= 0 {
-		return fmt.Errorf("%w (%dx%d)", ErrEmpty, srcW, srcH)
+		return errfmt.Errorf("%w (%dx%d)", ErrEmpty, srcW, srcH)
 	}
 	if outW <= 0 || outH <= 0 || outW > 4096 || outH > 4096 {
-		return fmt.Errorf("output size %dx%d out of range", outW, outH)
+		return errfmt.Errorf("output size %dx%d out of range", outW, outH)
 	}
 	f := ReductionFactor(srcW, srcH, maxPixels)
 	*t = Taps{SrcW: srcW, SrcH: srcH, OutW: outW, OutH: outH, Factor: f,
@@ -266,11 +266,11 @@ func Resize(dst []float32, outH, outW int, src *Source, t *Table, maxPixels int6
 func ResizeGrid(dst []float32, grid []byte, stride int, t *Table, taps *Taps) error {
 	gw, gh := taps.GridSize()
 	if gw == 0 || gh == 0 {
-		return fmt.Errorf("taps are not planned")
+		return errfmt.Errorf("taps are not planned")
 	}
 	src, err := FromRGBA(grid, gw, gh, stride)
 	if err != nil {
-		return fmt.Errorf("tap grid: %w", err)
+		return errfmt.Errorf("tap grid: %w", err)
 	}
 	return interpolate(dst, &src, t, taps, true)
 }
@@ -280,7 +280,7 @@ func ResizeGrid(dst []float32, grid []byte, stride int, t *Table, taps *Taps) er
 func interpolate(dst []float32, src *Source, t *Table, taps *Taps, grid bool) error {
 	outH, outW, f := taps.OutH, taps.OutW, taps.Factor
 	if len(dst) < outH*outW*3 {
-		return fmt.Errorf("destination holds %d values, %dx%dx3 needs %d", len(dst), outH, outW, outH*outW*3)
+		return errfmt.Errorf("destination holds %d values, %dx%dx3 needs %d", len(dst), outH, outW, outH*outW*3)
 	}
 	// tap returns the (reduced) pixel at row tap ri and column tap ci.
 	tap := func(ri, ci int) (r, g, b uint8) {
@@ -349,7 +349,7 @@ func lerp2(tl, tr, bl, br float32, colFrac, rowFrac float64) float32 {
 // resize sees them; for dumping decoded pixels to reference tools.
 func (s *Source) ReadRGB(dst []byte) error {
 	if len(dst) < s.w*s.h*3 {
-		return fmt.Errorf("destination holds %d bytes, %dx%d needs %d", len(dst), s.w, s.h, s.w*s.h*3)
+		return errfmt.Errorf("destination holds %d bytes, %dx%d needs %d", len(dst), s.w, s.h, s.w*s.h*3)
 	}
 	i := 0
 	for y := 0; y < s.h; y++ {
