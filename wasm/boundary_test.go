@@ -152,8 +152,9 @@ func TestBoundaryInfo(t *testing.T) {
 }
 
 // TestWasmDependencies keeps the browser binary lean: it must not link the
-// build-time ONNX importer, networking, process control or image decoders
-// (the browser decodes images itself).
+// build-time ONNX importer, networking, process control, image decoders
+// (the browser decodes images itself), or fmt and encoding/json, which
+// bring reflection (messages go through internal/errfmt instead).
 func TestWasmDependencies(t *testing.T) {
 	cmd := exec.Command("go", "list", "-deps", "-tags", "nsfw_simd", ".")
 	cmd.Env = append(cmd.Environ(), "GOOS=js", "GOARCH=wasm")
@@ -163,7 +164,7 @@ func TestWasmDependencies(t *testing.T) {
 	}
 	deps := strings.Fields(string(out))
 	forbidden := []string{"github.com/owulveryck/onnx-go", "gorgonia.org/", "net", "net/http", "os/exec", "crypto/tls",
-		"image/jpeg", "image/png", "image/gif", "golang.org/x/image", "encoding/json", "github.com/nsfw-go/nsfw/internal/imageio",
+		"image/jpeg", "image/png", "image/gif", "golang.org/x/image", "encoding/json", "fmt", "runtime/debug", "github.com/nsfw-go/nsfw/internal/imageio",
 		"github.com/nsfw-go/nsfw/internal/convert"}
 	for _, d := range deps {
 		for _, f := range forbidden {
