@@ -220,10 +220,9 @@ async function startEngine({ wasm, kernels, wasmExecURL, policy }) {
   const engine = new Engine(instance);
   engine.check(instance.exports.nsfw_init(), 'load');
   if (policy) engine.setPolicy(policy);
-  // One run on a blank image: V8 compiles each kernel with its baseline
-  // tier first (about 4x slower) and optimizes after the first call, so the
-  // user's first image should not pay for it.
-  engine.classifyPixels(new Uint8Array(16), 2, 2);
+  // No warm-up run: the first image runs partly in V8's baseline tier
+  // (about 40 ms instead of 16), but a warm-up at start costs more than
+  // that before anything can be classified.
   return engine;
 }
 
