@@ -34,124 +34,6 @@ func gemmAxpy8(c, a, b, bias []float32, m, k, n int, lo, hi float32) {
 	}
 }
 
-// gemmTile2x4 keeps a 2×4 tile of c (rows i, i+1; columns j..j+3) in
-// eight local variables while it runs down k, loading four b values and
-// two a values per step. In Go's wasm output locals are wasm locals, so
-// the loop touches memory only for its loads: measured in Node, 2.3–2.7
-// GMAC/s against 1.8–1.9 for gemmAxpy8 (natively it is slightly slower
-// than gemmAxpy8). A 4×4 tile (16 accumulators) spills and runs at 1.8.
-func gemmTile2x4(c, a, b, bias []float32, m, k, n int, lo, hi float32) {
-	if m <= 0 || n <= 0 {
-		return
-	}
-	c = c[:m*n]
-	a = a[:m*k]
-	b = b[:k*n]
-	i := 0
-	for ; i+2 <= m; i += 2 {
-		gemmRows2(c[i*n:(i+2)*n], a[i*k:(i+2)*k], b, bias, k, n)
-		clampSlice(c[i*n:(i+2)*n], lo, hi)
-	}
-	if i < m {
-		gemmRow1Tile8(c[i*n:(i+1)*n], a[i*k:(i+1)*k], b, bias, k, n)
-		clampSlice(c[i*n:(i+1)*n], lo, hi)
-	}
-}
-
-// gemmRows2 computes two rows of c, unclamped, in 2×4 tiles and then one
-// column at a time.
-func gemmRows2(c, a, b, bias []float32, k, n int) {
-	a0 := a[0:k]
-	a1 := a[k : 2*k][:len(a0)]
-	c0 := c[0:n]
-	c1 := c[n : 2*n][:len(c0)]
-	j := 0
-	for ; j+4 <= n; j += 4 {
-		var s00, s01, s02, s03 float32
-		if bias != nil {
-			bb := bias[j : j+4 : j+4]
-			s00, s01, s02, s03 = bb[0], bb[1], bb[2], bb[3]
-		}
-		s10, s11, s12, s13 := s00, s01, s02, s03
-		off := j
-		for p, x0 := range a0 {
-			x1 := a1[p]
-			bb := b[off : off+4 : off+4]
-			b0, b1, b2, b3 := bb[0], bb[1], bb[2], bb[3]
-			s00 += x0 * b0
-			s01 += x0 * b1
-			s02 += x0 * b2
-			s03 += x0 * b3
-			s10 += x1 * b0
-			s11 += x1 * b1
-			s12 += x1 * b2
-			s13 += x1 * b3
-			off += n
-		}
-		o := c0[j : j+4 : j+4]
-		o[0], o[1], o[2], o[3] = s00, s01, s02, s03
-		o = c1[j : j+4 : j+4]
-		o[0], o[1], o[2], o[3] = s10, s11, s12, s13
-	}
-	for ; j < n; j++ {
-		var s0 float32
-		if bias != nil {
-			s0 = bias[j]
-		}
-		s1 := s0
-		off := j
-		for p, x0 := range a0 {
-			bv := b[off]
-			s0 += x0 * bv
-			s1 += a1[p] * bv
-			off += n
-		}
-		c0[j], c1[j] = s0, s1
-	}
-}
-
-// gemmRow1Tile8 computes one row of c, unclamped, eight columns at a time
-// in locals (the dense layers, m = 1, and an odd last row).
-func gemmRow1Tile8(c, a, b, bias []float32, k, n int) {
-	c = c[:n]
-	a = a[:k]
-	j := 0
-	for ; j+8 <= n; j += 8 {
-		var s0, s1, s2, s3, s4, s5, s6, s7 float32
-		if bias != nil {
-			bb := bias[j : j+8 : j+8]
-			s0, s1, s2, s3, s4, s5, s6, s7 = bb[0], bb[1], bb[2], bb[3], bb[4], bb[5], bb[6], bb[7]
-		}
-		off := j
-		for _, x := range a {
-			bb := b[off : off+8 : off+8]
-			s0 += x * bb[0]
-			s1 += x * bb[1]
-			s2 += x * bb[2]
-			s3 += x * bb[3]
-			s4 += x * bb[4]
-			s5 += x * bb[5]
-			s6 += x * bb[6]
-			s7 += x * bb[7]
-			off += n
-		}
-		o := c[j : j+8 : j+8]
-		o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7] = s0, s1, s2, s3, s4, s5, s6, s7
-	}
-	for ; j < n; j++ {
-		var s float32
-		if bias != nil {
-			s = bias[j]
-		}
-		off := j
-		for _, x := range a {
-			s += x * b[off]
-			off += n
-		}
-		c[j] = s
-	}
-}
-
 func initRow(row, bias []float32) {
 	if bias == nil {
 		clear(row)
@@ -220,11 +102,7 @@ func clampSlice(s []float32, lo, hi float32) {
 	case lo == 0 && hi >= 0:
 		hb := math.Float32bits(hi)
 		for i, v := range s {
-			x := math.Float32bits(v)
-			x &^= uint32(int32(x) >> 31) // sign set: +0
-			// Both are now non-negative floats, which order as their bits.
-			gt := uint32(int32(hb-x) >> 31) // all ones if x > hb
-			s[i] = math.Float32frombits(x ^ ((x ^ hb) & gt))
+			s[i] = reluClamp(v, hb)
 		}
 	case hi == posInf:
 		for i, v := range s {
@@ -241,4 +119,14 @@ func clampSlice(s []float32, lo, hi float32) {
 			}
 		}
 	}
+}
+
+// reluClamp clamps v to [0, hi], where hb is hi's bits, without branches
+// (each branch is a block dispatch in Go's wasm output). A NaN becomes hi.
+func reluClamp(v float32, hb uint32) float32 {
+	x := math.Float32bits(v)
+	x &^= uint32(int32(x) >> 31) // sign set: +0
+	// Both are now non-negative floats, which order as their bits.
+	gt := uint32(int32(hb-x) >> 31) // all ones if x > hb
+	return math.Float32frombits(x ^ ((x ^ hb) & gt))
 }

@@ -106,7 +106,7 @@ func gemmImpls() []namedGemm {
 	for _, s := range Implementations() {
 		g = append(g, namedGemm{s.Name, s.Gemm})
 	}
-	return append(g, namedGemm{"go-axpy8", gemmAxpy8}, namedGemm{"go-tile2x4", gemmTile2x4})
+	return append(g, namedGemm{"go-axpy8", gemmAxpy8}, namedGemm{"go-tiles1x12", gemmTiles})
 }
 
 // TestGemm runs every GEMM against GemmRef, with A, B, bias and C starting

@@ -80,8 +80,6 @@ var simdSets = func() []*Set {
 // module, and nothing when it linked the stubs.
 func platformSets() []*Set { return simdSets }
 
-func ptr(s []float32) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(s)) }
-
 // gemmSIMD is Gemm in the kernel module (f32_gemm_4x8__wasmsimd_splat).
 // The reslicing checks bounds here, since the module cannot.
 func gemmSIMD(c, a, b, bias []float32, m, k, n int, lo, hi float32) {
