@@ -22,7 +22,6 @@ package nsfw
 
 import (
 	"errors"
-	"github.com/nsfw-go/nsfw/internal/errfmt"
 	"image"
 	"io"
 	"os"
@@ -31,6 +30,7 @@ import (
 	"time"
 
 	"github.com/nsfw-go/nsfw/internal/engine"
+	"github.com/nsfw-go/nsfw/internal/errfmt"
 	"github.com/nsfw-go/nsfw/internal/format"
 	"github.com/nsfw-go/nsfw/internal/kernels"
 	"github.com/nsfw-go/nsfw/internal/preprocess"

@@ -1,10 +1,11 @@
 package nsfw
 
 import (
-	"github.com/nsfw-go/nsfw/internal/errfmt"
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/nsfw-go/nsfw/internal/errfmt"
 )
 
 // Policy decides when a result is NSFW. An image is flagged when any

@@ -26,11 +26,11 @@
 package main
 
 import (
-	"github.com/nsfw-go/nsfw/internal/errfmt"
 	"strconv"
 	"time"
 
 	"github.com/nsfw-go/nsfw"
+	"github.com/nsfw-go/nsfw/internal/errfmt"
 )
 
 // maxPixelBytes bounds the pixel buffer: the JS shim reads images at most

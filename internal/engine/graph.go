@@ -12,6 +12,7 @@ package engine
 
 import (
 	"errors"
+
 	"github.com/nsfw-go/nsfw/internal/errfmt"
 )
 

@@ -8,8 +8,10 @@ package format
 
 import (
 	"errors"
-	"github.com/nsfw-go/nsfw/internal/errfmt"
 	"math"
+
+	"github.com/nsfw-go/nsfw/internal/errfmt"
+	"github.com/nsfw-go/nsfw/internal/kernels"
 )
 
 // Magic starts every model file.
@@ -103,41 +105,18 @@ func (t *Tensor) dataSize() int {
 // Floats dequantizes the tensor. U8 follows TF.js exactly: the code times
 // the scale plus the min, in float64, rounded once to float32. U8C then
 // multiplies that float32 weight by its channel's factor, rounded again.
+// kernels.DequantizeRef is the definition; the fastest kernel Set does the
+// work (in browsers, the SIMD128 module), bit for bit the same.
 func (t *Tensor) Floats() []float32 {
 	switch t.Type {
 	case F32:
 		return append([]float32(nil), t.F32...)
-	case U8:
-		lut := t.codeTable()
+	case U8, U8C:
 		out := make([]float32, len(t.Q))
-		for i, q := range t.Q {
-			out[i] = lut[q]
-		}
-		return out
-	case U8C:
-		lut := t.codeTable()
-		out := make([]float32, len(t.Q))
-		c := len(t.ChanMul)
-		for i := 0; i < len(t.Q); i += c {
-			codes, dst := t.Q[i:i+c], out[i:i+c]
-			for ch, q := range codes {
-				dst[ch] = float32(float64(lut[q]) * float64(t.ChanMul[ch]))
-			}
-		}
+		kernels.Best().Dequantize(out, t.Q, t.Scale, t.Min, t.ChanMul)
 		return out
 	}
 	return nil
-}
-
-// codeTable is the float32 value of each of the 256 codes: dequantizing is
-// then a lookup, which matters when loading runs in a browser's baseline
-// compiler at start-up.
-func (t *Tensor) codeTable() *[256]float32 {
-	var lut [256]float32
-	for q := range lut {
-		lut[q] = float32(float64(float64(q)*t.Scale) + t.Min)
-	}
-	return &lut
 }
 
 // MetaType is the type of a metadata value.

@@ -1,10 +1,10 @@
 package format
 
 import (
-	"github.com/nsfw-go/nsfw/internal/errfmt"
 	"strconv"
 
 	"github.com/nsfw-go/nsfw/internal/engine"
+	"github.com/nsfw-go/nsfw/internal/errfmt"
 )
 
 func itoa(i int) string     { return strconv.Itoa(i) }

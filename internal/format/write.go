@@ -3,10 +3,11 @@ package format
 import (
 	"bytes"
 	"encoding/binary"
-	"github.com/nsfw-go/nsfw/internal/errfmt"
 	"hash/crc32"
 	"io"
 	"math"
+
+	"github.com/nsfw-go/nsfw/internal/errfmt"
 )
 
 // Write encodes f. The output is deterministic: the same File always gives

@@ -388,3 +388,61 @@ func TestReferenceConvByHand(t *testing.T) {
 		t.Fatalf("GemmRef clamp = %v, want [6 6]", out[:2])
 	}
 }
+
+// TestDequantize requires every Dequantize to match DequantizeRef bit for
+// bit, on odd sizes and channel counts (vector bodies and scalar tails),
+// unaligned codes and outputs, and the quantization parameters of real
+// tensors as well as random ones.
+func TestDequantize(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	type qcase struct {
+		n, c       int // c = 0: no channel factors
+		scale, min float64
+	}
+	cases := []qcase{
+		{1, 0, 0.01, -1}, {3, 0, 1.0 / 255, 0}, {4, 0, 0.3, -38.4}, {259, 0, 0.00392156862745098, -0.5},
+		{5, 5, 0.02, -2.5}, {8, 1, 0.1, 0}, {21, 3, 0.0123456789, -1.5}, {36, 12, 0.007, -0.9},
+		{27 * 32, 32, 0.0037, -0.47}, {9 * 35, 35, 1e-3, -0.1}, {1280 * 5, 5, 0.0021, -0.27},
+	}
+	for i := 0; i < 20; i++ {
+		c := 1 + r.IntN(40)
+		cases = append(cases, qcase{c * (1 + r.IntN(9)), c * (i % 2), r.Float64() * 0.05, -r.Float64()})
+	}
+	for ci, tc := range cases {
+		q := make([]uint8, tc.n+ci%3)[ci%3:] // unaligned codes
+		for i := range q {
+			q[i] = uint8(r.Uint32())
+		}
+		q[0], q[len(q)-1] = 0, 255
+		var mul []float32
+		if tc.c > 0 {
+			mul = offset(randSlice(r, tc.c), 1+ci%3)
+		}
+		want := make([]float32, tc.n)
+		DequantizeRef(want, q, tc.scale, tc.min, mul)
+		for _, impl := range Implementations() {
+			got, check := guardedSkew(t, tc.n, ci%4)
+			impl.Dequantize(got, q, tc.scale, tc.min, mul)
+			check()
+			for i := range want {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s n=%d c=%d scale=%v min=%v: [%d] (code %d) = %v, want %v",
+						impl.Name, tc.n, tc.c, tc.scale, tc.min, i, q[i], got[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+// TestDequantizeRefByHand pins the reference to values worked out by hand.
+func TestDequantizeRefByHand(t *testing.T) {
+	out := make([]float32, 4)
+	DequantizeRef(out, []uint8{0, 1, 2, 255}, 0.5, -1, nil)
+	if want := []float32{-1, -0.5, 0, 126.5}; fmt.Sprint(out) != fmt.Sprint(want) {
+		t.Fatalf("got %v, want %v", out, want)
+	}
+	DequantizeRef(out, []uint8{0, 1, 2, 255}, 0.5, -1, []float32{2, -1})
+	if want := []float32{-2, 0.5, 0, -126.5}; fmt.Sprint(out) != fmt.Sprint(want) {
+		t.Fatalf("with channel factors: got %v, want %v", out, want)
+	}
+}

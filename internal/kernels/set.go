@@ -15,6 +15,8 @@ type Set struct {
 	Softmax   func(out, in []float32)
 	// ConvScratch reports the scratch Conv needs, in float32s.
 	ConvScratch func(p ConvParams, cin int) int
+	// Dequantize turns a tensor's 8-bit codes into weights at load time.
+	Dequantize func(out []float32, q []uint8, scale, min float64, chanMul []float32)
 }
 
 // Reference runs the naive loops; it is the oracle for tests, not for use.
@@ -30,6 +32,7 @@ var Reference = &Set{
 	AvgPool:     AvgPoolRef,
 	Softmax:     SoftmaxRef,
 	ConvScratch: func(ConvParams, int) int { return 0 },
+	Dequantize:  DequantizeRef,
 }
 
 // Go is the optimized pure-Go implementation, available everywhere.
@@ -45,6 +48,7 @@ var Go = &Set{
 	AvgPool:     AvgPool,
 	Softmax:     Softmax,
 	ConvScratch: ConvScratch,
+	Dequantize:  Dequantize,
 }
 
 // Implementations lists every Set usable on this platform, reference first.

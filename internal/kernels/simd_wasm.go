@@ -51,12 +51,19 @@ func simdAdd(out, a, b unsafe.Pointer, n int32, lo, hi float32)
 //go:noescape
 func simdAffine(out, in unsafe.Pointer, n int32, scale, shift float32)
 
+// simdDequantize is DequantizeRef over n codes; mul 0 means no channel
+// factors, else c of them.
+//
+//go:wasmimport nsfw_kernels dequantize
+//go:noescape
+func simdDequantize(out, q unsafe.Pointer, n int32, scale, min float64, mul unsafe.Pointer, c int32)
+
 // simdMinVersion is the kernel ABI these declarations match.
-const simdMinVersion = 1
+const simdMinVersion = 2
 
 // simd128 runs GEMM (1×1 convolutions, dense), depthwise 3×3, im2col (the
-// stem), Add and Affine in the module. AvgPool and Softmax, well under 1%
-// of an image, stay in Go.
+// stem), Add and Affine in the module, and dequantizes the weights at load.
+// AvgPool and Softmax, well under 1% of an image, stay in Go.
 var simd128 = &Set{
 	Name:        "wasm-simd128",
 	Gemm:        gemmSIMD,
@@ -67,6 +74,7 @@ var simd128 = &Set{
 	AvgPool:     AvgPool,
 	Softmax:     Softmax,
 	ConvScratch: ConvScratch,
+	Dequantize:  dequantizeSIMD,
 }
 
 var simdSets = func() []*Set {
@@ -149,4 +157,19 @@ func affineSIMD(out, in []float32, scale, shift float32) {
 	}
 	in = in[:n]
 	simdAffine(ptr(out), ptr(in), int32(n), scale, shift)
+}
+
+// dequantizeSIMD is Dequantize in the module.
+func dequantizeSIMD(out []float32, q []uint8, scale, min float64, chanMul []float32) {
+	n := len(q)
+	if n == 0 {
+		return
+	}
+	out = out[:n]
+	c := len(chanMul)
+	if c > 0 && n%c != 0 {
+		DequantizeRef(out, q, scale, min, chanMul)
+		return
+	}
+	simdDequantize(ptr(out), unsafe.Pointer(unsafe.SliceData(q)), int32(n), scale, min, ptr(chanMul), int32(c))
 }

@@ -15,10 +15,11 @@ package preprocess
 
 import (
 	"errors"
-	"github.com/nsfw-go/nsfw/internal/errfmt"
 	"image"
 	"image/color"
 	"math"
+
+	"github.com/nsfw-go/nsfw/internal/errfmt"
 )
 
 // Source is a view of 8-bit pixels. Build one with FromImage, FromRGBA or

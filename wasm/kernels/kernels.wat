@@ -27,7 +27,7 @@
   ;; export changes incompatibly. The JS host stubs it to return 0 when the
   ;; browser lacks SIMD128, and Go then keeps its own kernels.
   (func (export "version") (result i32)
-    (i32.const 1))
+    (i32.const 2))
 
   ;; row_block is the rows of A per block of f32_gemm_4x8__wasmsimd_splat:
   ;; the block (rows×k floats) stays within 64 KB, for L2 on any CPU; a
@@ -254,6 +254,58 @@
         (local.set $out (i32.add (local.get $out) (i32.const 4)))
         (local.set $in (i32.add (local.get $in) (i32.const 4)))
         (br $one))))
+
+  ;; dequantize turns n 8-bit codes at q into float32 weights at out, as
+  ;; kernels.DequantizeRef: w = f32(f64(code)*scale + min), each step
+  ;; rounded once (f64x2 lanes; no FMA in SIMD128, so none to avoid), then,
+  ;; when mul is not 0, w*mul[i mod c] in f32 (the c channels are the last
+  ;; axis; n is a multiple of c). It runs once per model load, in V8's
+  ;; baseline tier, where Go's scalar loop cost tens of milliseconds.
+  (func (export "dequantize")
+    (param $out i32) (param $q i32) (param $n i32) (param $scale f64) (param $min f64) (param $mul i32) (param $c i32)
+    (local $end i32) (local $row_end i32) (local $vec_end i32) (local $m i32)
+    (local $vscale v128) (local $vmin v128) (local $x v128) (local $w v128)
+    (local.set $end (i32.add (local.get $q) (local.get $n)))
+    (if (i32.eqz (local.get $mul)) (then (local.set $c (local.get $n))))
+    (local.set $vscale (f64x2.splat (local.get $scale)))
+    (local.set $vmin (f64x2.splat (local.get $min)))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.ge_u (local.get $q) (local.get $end)))
+        (br_if $done (i32.le_s (local.get $c) (i32.const 0)))
+        (local.set $row_end (i32.add (local.get $q) (local.get $c)))
+        (local.set $vec_end (i32.add (local.get $q) (i32.and (local.get $c) (i32.const -4))))
+        (local.set $m (local.get $mul))
+        (block $vec_done
+          (loop $vec
+            (br_if $vec_done (i32.ge_u (local.get $q) (local.get $vec_end)))
+            ;; Four codes widened to u32 lanes; two f64x2 halves; back to f32x4.
+            (local.set $x (i32x4.extend_low_i16x8_u (i16x8.extend_low_i8x16_u (v128.load32_zero (local.get $q)))))
+            (local.set $w (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23
+              (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.convert_low_i32x4_u (local.get $x)) (local.get $vscale)) (local.get $vmin)))
+              (f32x4.demote_f64x2_zero (f64x2.add (f64x2.mul (f64x2.convert_low_i32x4_u
+                (i8x16.shuffle 8 9 10 11 12 13 14 15 0 1 2 3 4 5 6 7 (local.get $x) (local.get $x))) (local.get $vscale)) (local.get $vmin)))))
+            (if (local.get $mul)
+              (then
+                (local.set $w (f32x4.mul (local.get $w) (v128.load (local.get $m))))
+                (local.set $m (i32.add (local.get $m) (i32.const 16)))))
+            (v128.store (local.get $out) (local.get $w))
+            (local.set $q (i32.add (local.get $q) (i32.const 4)))
+            (local.set $out (i32.add (local.get $out) (i32.const 16)))
+            (br $vec)))
+        (block $row_done
+          (loop $one
+            (br_if $row_done (i32.ge_u (local.get $q) (local.get $row_end)))
+            (f32.store (local.get $out)
+              (f32.demote_f64 (f64.add (f64.mul (f64.convert_i32_u (i32.load8_u (local.get $q))) (local.get $scale)) (local.get $min))))
+            (if (local.get $mul)
+              (then
+                (f32.store (local.get $out) (f32.mul (f32.load (local.get $out)) (f32.load (local.get $m))))
+                (local.set $m (i32.add (local.get $m) (i32.const 4)))))
+            (local.set $q (i32.add (local.get $q) (i32.const 1)))
+            (local.set $out (i32.add (local.get $out) (i32.const 4)))
+            (br $one)))
+        (br $rows))))
 
   ;; im2col writes the patches of output rows [oy0, oy0+rows) of a KH×KW
   ;; convolution with cin input channels into col, one row of KH*KW*cin
