@@ -108,15 +108,19 @@ func (t *Tensor) dataSize() int {
 // kernels.DequantizeRef is the definition; the fastest kernel Set does the
 // work (in browsers, the SIMD128 module), bit for bit the same.
 func (t *Tensor) Floats() []float32 {
+	out := make([]float32, t.Len())
+	t.floatsInto(out)
+	return out
+}
+
+// floatsInto is Floats into out, which holds t.Len() values.
+func (t *Tensor) floatsInto(out []float32) {
 	switch t.Type {
 	case F32:
-		return append([]float32(nil), t.F32...)
+		copy(out, t.F32)
 	case U8, U8C:
-		out := make([]float32, len(t.Q))
 		kernels.Best().Dequantize(out, t.Q, t.Scale, t.Min, t.ChanMul)
-		return out
 	}
-	return nil
 }
 
 // MetaType is the type of a metadata value.

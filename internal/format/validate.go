@@ -155,6 +155,20 @@ func (f *File) Graph() (*engine.Graph, error) {
 	}
 	g := &engine.Graph{Input: engine.Shape{H: info.InputShape[0], W: info.InputShape[1], C: info.InputShape[2]}}
 	g.Nodes = make([]engine.Node, len(f.Ops))
+	// All weights go into one allocation: in a browser, where loading runs
+	// at start-up on one thread, a hundred growing allocations cost several
+	// collector cycles.
+	var total int
+	used := make([]bool, len(f.Tensors))
+	for _, op := range f.Ops {
+		for _, idx := range []int32{op.Weight, op.Bias} {
+			if idx >= 0 && int(idx) < len(used) && !used[idx] {
+				used[idx] = true
+				total += f.Tensors[idx].Len()
+			}
+		}
+	}
+	slab := make([]float32, total)
 	floats := make(map[int32][]float32)
 	tensor := func(idx int32) []float32 {
 		if idx < 0 {
@@ -163,7 +177,10 @@ func (f *File) Graph() (*engine.Graph, error) {
 		if v, ok := floats[idx]; ok {
 			return v
 		}
-		v := f.Tensors[idx].Floats()
+		n := f.Tensors[idx].Len()
+		v := slab[:n:n]
+		slab = slab[n:]
+		f.Tensors[idx].floatsInto(v)
 		floats[idx] = v
 		return v
 	}
