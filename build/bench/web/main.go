@@ -98,7 +98,7 @@ func main() {
 	flag.IntVar(&c.cpuRuns, "cpu-runs", 5, "timed warm runs on TF.js's cpu backend (1–2.5 s each)")
 	flag.IntVar(&c.rounds, "rounds", 5, "interleaved rounds the warm runs are split into")
 	flag.IntVar(&c.warmup, "warmup", 10, "untimed runs before timing (1 on the cpu backend), so that V8 has tiered the hot wasm code up")
-	flag.IntVar(&c.cold, "cold", 3, "fresh page loads per engine for the cold start")
+	flag.IntVar(&c.cold, "cold", 9, "fresh page loads per engine for the cold start (their median is reported; with 3 it moved by ±15%)")
 	flag.IntVar(&c.images, "images", 100, "images for the memory figure and the throughput batch")
 	flag.IntVar(&c.threads, "threads", runtime.NumCPU(), "XNNPACK threads for TF.js's threaded wasm backend")
 	flag.StringVar(&workers, "workers", "1,2,4", "worker counts for the throughput mode")
