@@ -5,8 +5,11 @@ NPM   ?= npm
 CACHE := build/cache
 NSFWJS_TGZ := $(CACHE)/nsfwjs-4.4.0.tgz
 PKGS   = $$($(GO) list ./... | grep -v /node_modules/)
+# GOEXPERIMENT=simd on amd64 compiles in the avx2 kernels (internal/kernels/
+# avx2_amd64simd.go, chosen at run time on CPUs with AVX2 and FMA)
+SIMD_ENV = $(if $(filter amd64,$(shell $(GO) env GOARCH)),GOEXPERIMENT=simd)
 
-.PHONY: all test test-deps test-go test-wasm vet cli wasm web demo extension example bench-extension bench-upload model reference ascent bench bench-native bench-web fuzz clean node-deps
+.PHONY: all test test-deps test-go test-simd test-wasm vet cli wasm web demo extension example bench-extension bench-upload model reference ascent bench bench-native bench-web fuzz clean node-deps
 
 all: cli web extension
 
@@ -35,22 +38,28 @@ example: web
 demo: web
 	$(GO) run ./cmd/nsfw serve --dir $(WEB) --addr $(ADDR)
 
-## test: every test: Go (engine, parity with nsfwjs, CLI, converter), wasm
-## kernels in Node, and the browser tests in headless Chromium (installed
-## here when missing and possible)
-test: vet test-deps test-go test-wasm
+## test: every test: Go (engine, parity with nsfwjs, CLI, converter), the
+## avx2 kernels, wasm kernels in Node, and the browser tests in headless
+## Chromium (installed here when missing and possible)
+test: vet test-deps test-go test-simd test-wasm
 
 test-deps:
 	@build/ensure-chromium.sh
 
 vet:
 	$(GO) vet $(PKGS)
+	$(SIMD_ENV) $(GO) vet ./internal/kernels/
 	GOOS=js GOARCH=wasm $(GO) vet -tags nsfw_simd ./internal/kernels/ ./wasm/
 	@unformatted="$$(gofmt -l $$(find . -name '*.go' -not -path '*/node_modules/*'))"; \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 
 test-go:
 	$(GO) test -count=1 $(PKGS)
+
+## test-simd: the kernels, engine and parity tests again with the avx2 kernels
+## (GOEXPERIMENT=simd; on other architectures the same tests as test-go)
+test-simd:
+	$(SIMD_ENV) $(GO) test -count=1 ./internal/kernels/ ./internal/engine/ .
 
 ## test-wasm: the engine compiled to wasm and run in Node: pure-Go kernels
 ## through Go's own runner, then the SIMD128 kernel module through ours
@@ -59,9 +68,9 @@ test-wasm:
 	GOOS=js GOARCH=wasm $(GO) test -count=1 -exec="$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec" ./internal/kernels/ ./internal/engine/ ./internal/preprocess/ ./internal/format/
 	GOOS=js GOARCH=wasm $(GO) test -count=1 -short -tags nsfw_simd -exec="node $(CURDIR)/build/wasmtest/run.mjs" ./internal/kernels/ ./internal/engine/ .
 
-## cli: build bin/nsfw
+## cli: build bin/nsfw (with the avx2 kernels on amd64)
 cli:
-	$(GO) build -trimpath -o bin/nsfw ./cmd/nsfw
+	$(SIMD_ENV) $(GO) build -trimpath -o bin/nsfw ./cmd/nsfw
 
 ## node-deps: the benchmark/reference-only Node packages (nsfwjs, TF.js, playwright-core)
 node-deps: build/node_modules/.package-lock.json
@@ -86,14 +95,14 @@ reference: node-deps
 	$(GO) run ./build/dump -out $(CACHE)/dump $$(ls testdata/fixtures/* | grep -v SOURCES.md)
 	node build/reference/reference.mjs --dump $(CACHE)/dump --out testdata/reference.json
 
-## bench: native benchmarks (models end to end, kernels)
+## bench: native benchmarks (models end to end, kernels; with the avx2 kernels on amd64)
 bench:
-	$(GO) test -run='^$$' -bench=. -benchtime=20x . ./internal/kernels/ ./internal/preprocess/
+	$(SIMD_ENV) $(GO) test -run='^$$' -bench=. -benchtime=20x . ./internal/kernels/ ./internal/preprocess/
 	GOOS=js GOARCH=wasm $(GO) test -run='^$$' -bench=. -benchtime=20x -tags nsfw_simd -exec="node $(CURDIR)/build/wasmtest/run.mjs" . ./internal/kernels/
 
-## bench-native: native engine vs nsfwjs in Node side by side, CLI throughput; appends to BENCHMARKS.md
+## bench-native: native engine (avx2 kernels on amd64) vs nsfwjs in Node side by side, CLI throughput; appends to BENCHMARKS.md
 bench-native: node-deps
-	$(GO) run ./build/bench/native -runs 30 -append BENCHMARKS.md
+	$(SIMD_ENV) $(GO) run ./build/bench/native -runs 30 -append BENCHMARKS.md
 
 ## bench-web: this project in headless Chromium (SIMD and pure-Go kernels) vs nsfwjs on TF.js
 ## (wasm, threaded wasm, cpu) side by side: latency, cold start, bytes, memory, throughput; appends to BENCHMARKS.md

@@ -65,7 +65,7 @@ type ModelInfo struct {
 	MACs int64
 	// ArenaBytes is the memory one concurrent inference needs.
 	ArenaBytes int
-	// Kernels names the kernel implementation in use ("go", "wasm-simd128").
+	// Kernels names the kernel implementation in use ("go", "avx2", "wasm-simd128").
 	Kernels string
 }
 

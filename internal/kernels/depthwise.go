@@ -8,6 +8,14 @@ import "unsafe"
 // frame pixels and other window sizes go through dwPixel, which skips
 // out-of-range taps.
 func Depthwise(out, in, w, bias []float32, p ConvParams, c int) {
+	depthwiseWith(dw3x3Row, dwPixel, out, in, w, bias, p, c)
+}
+
+// depthwiseWith is Depthwise with the interior row sweep and the frame
+// pixel replaceable.
+func depthwiseWith(row func(o, in, w, bias []float32, rs, xs, npx, c int, lo, hi float32),
+	pixel func(o, in, w, bias []float32, p ConvParams, iy0, ix0, c int),
+	out, in, w, bias []float32, p ConvParams, c int) {
 	oxa, oxb := interiorRange(p.InW, p.PadL, p.StrideW, p.OutW)
 	oya, oyb := interiorRange(p.InH, p.PadT, p.StrideH, p.OutH)
 	if p.KH != 3 || p.KW != 3 {
@@ -22,13 +30,13 @@ func Depthwise(out, in, w, bias []float32, p ConvParams, c int) {
 		for ox := 0; ox < p.OutW; ox++ {
 			if ox == a && a < b {
 				ix0 := a*p.StrideW - p.PadL
-				dw3x3Row(out[(oy*p.OutW+a)*c:(oy*p.OutW+b)*c], in[(iy0*p.InW+ix0)*c:], w, bias,
+				row(out[(oy*p.OutW+a)*c:(oy*p.OutW+b)*c], in[(iy0*p.InW+ix0)*c:], w, bias,
 					p.InW*c, p.StrideW*c, b-a, c, p.Lo, p.Hi)
 				ox = b - 1
 				continue
 			}
 			o := out[(oy*p.OutW+ox)*c : (oy*p.OutW+ox+1)*c]
-			dwPixel(o, in, w, bias, p, iy0, ox*p.StrideW-p.PadL, c)
+			pixel(o, in, w, bias, p, iy0, ox*p.StrideW-p.PadL, c)
 		}
 	}
 }

@@ -4,10 +4,11 @@
 //
 //	go run ./build/bench/native [-runs 30] [-append BENCHMARKS.md]
 //
-// It times single-core latency per image for both models (our pure-Go
-// kernels against nsfwjs on TF.js's wasm and cpu backends, same 224×224
-// input), and `nsfw classify` throughput in images/s on 100 files with 1
-// and 2 jobs. It needs `npm ci` in build/ for the nsfwjs side.
+// It times single-core latency per image for both models (our best kernel
+// Set, avx2 when built with GOEXPERIMENT=simd on amd64 as make
+// bench-native does, else pure Go, against nsfwjs on TF.js's wasm and cpu
+// backends, same 224×224 input), and `nsfw classify` throughput in
+// images/s on 100 files with 1 and 2 jobs. It needs `npm ci` in build/ for the nsfwjs side.
 package main
 
 import (
@@ -55,6 +56,7 @@ func main() {
 	fmt.Fprintln(os.Stderr, "timing nsfwjs in Node (wasm and cpu backends)...")
 	peers := nodePeers(*runs)
 	ours := map[string]timing{}
+	kernels := ""
 	for _, m := range []struct {
 		name string
 		load func(...nsfw.Option) (*nsfw.Detector, error)
@@ -63,6 +65,7 @@ func main() {
 		if err != nil {
 			fatal(err)
 		}
+		kernels = d.Info().Kernels
 		ours[m.name] = timeIt(*runs, func() {
 			if _, err := d.ClassifyInput(input); err != nil {
 				fatal(err)
@@ -72,7 +75,7 @@ func main() {
 
 	add(fmt.Sprintf("Native latency per 224×224 image, one core (%s, %s/%s, %d runs; median [p10–p90] ms):", runtime.Version(), runtime.GOOS, runtime.GOARCH, *runs))
 	add("")
-	add("| model | this project (pure Go) | nsfwjs wasm (SIMD, 1 thread) | nsfwjs cpu | ours ÷ wasm | ours ÷ cpu |")
+	add("| model | this project (" + kernels + " kernels) | nsfwjs wasm (SIMD, 1 thread) | nsfwjs cpu | ours ÷ wasm | ours ÷ cpu |")
 	add("|---|---|---|---|---|---|")
 	for _, m := range []string{"default", "mid"} {
 		o, w, c := ours[m], peers["wasm/"+m], peers["cpu/"+m]
