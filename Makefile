@@ -32,7 +32,7 @@ extension:
 
 ## example: serve the upload example (checked in the browser, then on the server) on $(ADDR)
 example: web
-	$(GO) run ./cmd/nsfw serve-example --web $(WEB) --addr $(ADDR)
+	$(SIMD_ENV) $(GO) run ./cmd/nsfw serve-example --web $(WEB) --addr $(ADDR)
 
 ## demo: build everything and serve the demo on $(ADDR)
 demo: web
@@ -111,7 +111,7 @@ bench-web: node-deps test-deps
 
 ## bench-upload: the upload guard under load on loopback, beside the bare server and the engine; appends to BENCHMARKS.md
 bench-upload:
-	$(GO) run ./build/bench/upload -append BENCHMARKS.md
+	$(SIMD_ENV) $(GO) run ./build/bench/upload -append BENCHMARKS.md
 
 ## bench-extension: the extension in headless Chromium on a 100-image page: time until all are classified, memory
 bench-extension:
