@@ -50,18 +50,7 @@ func platformSets() []*Set { return avx2Sets }
 // 1-row tiles. Blocking rows for the cache made no measurable difference:
 // at these sizes A and B stay in L2.
 func gemmAVX2(c, a, b, bias []float32, m, k, n int, lo, hi float32) {
-	if m <= 0 || n <= 0 {
-		if m < 0 || n < 0 || k < 0 {
-			panic("kernels: Gemm: negative dimension")
-		}
-		return
-	}
-	needGemm(c, a, b, bias, m, k, n)
-	if k == 0 {
-		for i := 0; i < m; i++ {
-			initRow(c[i*n:(i+1)*n], bias)
-			clampSlice(c[i*n:(i+1)*n], lo, hi)
-		}
+	if gemmTrivial(c, a, b, bias, m, k, n, lo, hi) {
 		return
 	}
 	c, a, b = c[:m*n], a[:m*k], b[:k*n]
@@ -224,11 +213,7 @@ func depthwiseAVX2(out, in, w, bias []float32, p ConvParams, c int) {
 // vector costs nine loads and nine FMAs. Channels past the last multiple
 // of 8 (none in MobileNetV2) go through dw3x3Row's scalar sweeps.
 func dw3x3RowAVX2(o, in, w, bias []float32, rs, xs, npx, c int, lo, hi float32) {
-	needLen("Depthwise", "row out", o, npx*c)
-	needLen("Depthwise", "row in", in, 2*rs+(npx-1)*xs+3*c)
-	needLen("Depthwise", "w", w, 9*c)
-	needBias("Depthwise", bias, c)
-	if npx <= 0 || c <= 0 {
+	if !dwRowCheck(o, in, w, bias, rs, xs, npx, c) {
 		return
 	}
 	o, in, w = o[:npx*c], in[:2*rs+(npx-1)*xs+3*c], w[:9*c]

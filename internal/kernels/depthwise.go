@@ -56,6 +56,16 @@ func interiorRange(size, pad, s, out int) (begin, end int) {
 	return begin, end
 }
 
+// dwRowCheck checks a row sweep's regions, as every sweep must before it
+// reads through pointers, and reports whether there is anything to do.
+func dwRowCheck(o, in, w, bias []float32, rs, xs, npx, c int) bool {
+	needLen("Depthwise", "row out", o, npx*c)
+	needLen("Depthwise", "row in", in, 2*rs+(npx-1)*xs+3*c)
+	needLen("Depthwise", "w", w, 9*c)
+	needBias("Depthwise", bias, c)
+	return npx > 0 && c > 0
+}
+
 // dw3x3Row computes npx consecutive output pixels (o) whose 3×3 windows
 // lie inside the input; in starts at the top-left tap of the first window,
 // rows of the input are rs floats apart and windows xs apart. It goes one
@@ -65,11 +75,7 @@ func interiorRange(size, pad, s, out int) (begin, end int) {
 // channel to the next. The sweeps use unsafe pointers (see unsafe.go):
 // with slice indexing Go's wasm output ran at about half the speed.
 func dw3x3Row(o, in, w, bias []float32, rs, xs, npx, c int, lo, hi float32) {
-	needLen("Depthwise", "row out", o, npx*c)
-	needLen("Depthwise", "row in", in, 2*rs+(npx-1)*xs+3*c)
-	needLen("Depthwise", "w", w, 9*c)
-	needBias("Depthwise", bias, c)
-	if npx <= 0 || c <= 0 {
+	if !dwRowCheck(o, in, w, bias, rs, xs, npx, c) {
 		return
 	}
 	rb, xb, cb := uintptr(rs)*4, uintptr(xs)*4, uintptr(c)*4

@@ -10,6 +10,28 @@ func Gemm(c, a, b, bias []float32, m, k, n int, lo, hi float32) {
 	gemmTiles(c, a, b, bias, m, k, n, lo, hi)
 }
 
+// gemmTrivial checks a GEMM's arguments, as every optimized GEMM must
+// before it reads through pointers, and computes the shapes without
+// products: nothing for m or n = 0, the clamped bias for k = 0. It reports
+// whether it did the whole GEMM.
+func gemmTrivial(c, a, b, bias []float32, m, k, n int, lo, hi float32) bool {
+	if m <= 0 || n <= 0 {
+		if m < 0 || n < 0 || k < 0 {
+			panic("kernels: Gemm: negative dimension")
+		}
+		return true
+	}
+	needGemm(c, a, b, bias, m, k, n)
+	if k == 0 {
+		for i := 0; i < m; i++ {
+			initRow(c[i*n:(i+1)*n], bias)
+			clampSlice(c[i*n:(i+1)*n], lo, hi)
+		}
+		return true
+	}
+	return false
+}
+
 func initRow(row, bias []float32) {
 	if bias == nil {
 		clear(row)
