@@ -279,10 +279,61 @@ func ResizeGrid(dst []float32, grid []byte, stride int, t *Table, taps *Taps) er
 // interpolate reads the taps from src, by source coordinates or, for a
 // grid, by tap index, and writes the interpolated input.
 func interpolate(dst []float32, src *Source, t *Table, taps *Taps, grid bool) error {
-	outH, outW, f := taps.OutH, taps.OutW, taps.Factor
+	outH, outW := taps.OutH, taps.OutW
 	if len(dst) < outH*outW*3 {
 		return errfmt.Errorf("destination holds %d values, %dx%dx3 needs %d", len(dst), outH, outW, outH*outW*3)
 	}
+	if taps.Factor == 1 && (src.kind == kindNRGBA || src.kind == kindRGB) {
+		bpp := 4
+		if src.kind == kindRGB {
+			bpp = 3
+		}
+		interpolateBytes(dst, src.pix, src.stride, bpp, t, taps, grid)
+		return nil
+	}
+	interpolateAny(dst, src, t, taps, grid)
+	return nil
+}
+
+// interpolateBytes is interpolateAny for sources with a byte per channel
+// (RGBA grids from browsers, decoded PNGs, raw pixels) and no reduction:
+// the taps are read by index in the loop instead of through a call per
+// tap. It runs the same arithmetic, 3× faster natively and more in V8's
+// baseline tier, where a browser's first image runs.
+func interpolateBytes(dst []float32, pix []byte, stride, bpp int, t *Table, taps *Taps, grid bool) {
+	o := 0
+	for r := range taps.OutH {
+		var y0, y1 int
+		if grid {
+			y0, y1 = 2*r, 2*r+1
+		} else {
+			y0, y1 = int(taps.Rows[2*r]), int(taps.Rows[2*r+1])
+		}
+		top, bottom := pix[y0*stride:], pix[y1*stride:]
+		rowFrac := taps.rowFrac[r]
+		for c := range taps.OutW {
+			var x0, x1 int
+			if grid {
+				x0, x1 = 2*c*bpp, (2*c+1)*bpp
+			} else {
+				x0, x1 = int(taps.Cols[2*c])*bpp, int(taps.Cols[2*c+1])*bpp
+			}
+			tl, tr := top[x0:x0+3], top[x1:x1+3]
+			bl, br := bottom[x0:x0+3], bottom[x1:x1+3]
+			colFrac := taps.colFrac[c]
+			d := dst[o : o+3]
+			d[0] = lerp2(t[tl[0]], t[tr[0]], t[bl[0]], t[br[0]], colFrac, rowFrac)
+			d[1] = lerp2(t[tl[1]], t[tr[1]], t[bl[1]], t[br[1]], colFrac, rowFrac)
+			d[2] = lerp2(t[tl[2]], t[tr[2]], t[bl[2]], t[br[2]], colFrac, rowFrac)
+			o += 3
+		}
+	}
+}
+
+// interpolateAny is interpolate for every source kind and reduction
+// factor, a call per tap: the reference for interpolateBytes.
+func interpolateAny(dst []float32, src *Source, t *Table, taps *Taps, grid bool) {
+	outH, outW, f := taps.OutH, taps.OutW, taps.Factor
 	// tap returns the (reduced) pixel at row tap ri and column tap ci.
 	tap := func(ri, ci int) (r, g, b uint8) {
 		if f == 1 {
@@ -323,7 +374,6 @@ func interpolate(dst []float32, src *Source, t *Table, taps *Taps, grid bool) er
 			o += 3
 		}
 	}
-	return nil
 }
 
 func ratio(in, out int) float64 {

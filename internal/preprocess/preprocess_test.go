@@ -355,3 +355,69 @@ func TestResizeGridMatchesResize(t *testing.T) {
 		t.Fatal("short grid accepted")
 	}
 }
+
+// TestInterpolateBytesMatchesAny runs the indexed fast path against the
+// call-per-tap reference on odd sizes and strides, for RGBA and RGB
+// sources, by coordinates and from a tap grid, and expects the same bits.
+func TestInterpolateBytesMatchesAny(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, tab := range []*Table{NewTable(0, 1), NewTable(-1, 1)} {
+		for _, sz := range sizes {
+			w, h := sz[0], sz[1]
+			for _, bpp := range []int{3, 4} {
+				stride := w*bpp + r.IntN(9) // padded rows
+				pix := make([]byte, stride*h)
+				for i := range pix {
+					pix[i] = uint8(r.IntN(256))
+				}
+				var src Source
+				var err error
+				if bpp == 4 {
+					src, err = FromRGBA(pix, w, h, stride)
+				} else {
+					src, err = FromRGB(pix, w, h, stride)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				outW, outH := 224, 1+r.IntN(230) // also not square
+				var taps Taps
+				if err := taps.Plan(w, h, outW, outH, 0); err != nil {
+					t.Fatal(err)
+				}
+				want := make([]float32, outH*outW*3)
+				got := make([]float32, len(want)+1)
+				got[len(want)] = 42 // guard
+				interpolateAny(want, &src, tab, &taps, false)
+				interpolateBytes(got, pix, stride, bpp, tab, &taps, false)
+				compareBits(t, fmt.Sprintf("%dx%d bpp %d", w, h, bpp), got, want)
+
+				// The same taps gathered into a grid, as the browser shim does.
+				gw, gh := taps.GridSize()
+				gstride := gw*bpp + 5
+				grid := make([]byte, gstride*gh)
+				for i, y := range taps.Rows {
+					for j, x := range taps.Cols {
+						copy(grid[i*gstride+bpp*j:i*gstride+bpp*(j+1)], pix[int(y)*stride+int(x)*bpp:])
+					}
+				}
+				gsrc := Source{kind: src.kind, w: gw, h: gh, pix: grid, stride: gstride}
+				interpolateAny(want, &gsrc, tab, &taps, true)
+				interpolateBytes(got, grid, gstride, bpp, tab, &taps, true)
+				compareBits(t, fmt.Sprintf("%dx%d bpp %d grid", w, h, bpp), got, want)
+			}
+		}
+	}
+}
+
+func compareBits(t *testing.T, name string, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s: value %d = %v, reference %v", name, i, got[i], want[i])
+		}
+	}
+	if len(got) > len(want) && got[len(want)] != 42 {
+		t.Fatalf("%s: wrote past the output", name)
+	}
+}
