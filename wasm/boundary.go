@@ -192,7 +192,7 @@ func (b *boundary) setPolicy(length int32) (n int32) {
 // info is what nsfw_info reports to JS, written by hand: encoding/json
 // would add about 200 KB of code to the module for one small object.
 func appendInfo(dst []byte, in nsfw.ModelInfo, policy nsfw.Policy) []byte {
-	str := func(k, v string) { dst = strconv.AppendQuote(append(dst, `"`+k+`":`...), v); dst = append(dst, ',') }
+	str := func(k, v string) { dst = appendJSONString(append(dst, `"`+k+`":`...), v); dst = append(dst, ',') }
 	num := func(k string, v int64) {
 		dst = strconv.AppendInt(append(dst, `"`+k+`":`...), v, 10)
 		dst = append(dst, ',')
@@ -227,7 +227,7 @@ func appendInfo(dst []byte, in nsfw.ModelInfo, policy nsfw.Policy) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = strconv.AppendQuote(dst, c)
+		dst = appendJSONString(dst, c)
 	}
 	dst = append(dst, `],"Policy":`...)
 	pol(policy)
@@ -236,11 +236,33 @@ func appendInfo(dst []byte, in nsfw.ModelInfo, policy nsfw.Policy) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = strconv.AppendQuote(dst, name)
+		dst = appendJSONString(dst, name)
 		dst = append(dst, ':')
 		pol(nsfw.Presets[name])
 	}
 	return append(dst, "}}"...)
+}
+
+// appendJSONString appends s, valid UTF-8, as a JSON string.
+// strconv.AppendQuote writes Go syntax, whose \a, \v and \x escapes JSON
+// lacks, and decodes every rune through code so large that V8 spent ~20 ms
+// compiling it in its optimizing tier at every start (for the license).
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c == '\n':
+			dst = append(dst, '\\', 'n')
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+		default:
+			dst = append(dst, c)
+		}
+	}
+	return append(dst, '"')
 }
 
 func (b *boundary) info() (n int32) {

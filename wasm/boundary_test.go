@@ -206,3 +206,18 @@ func TestWasmEmbedsOneModel(t *testing.T) {
 		}
 	}
 }
+
+// TestAppendJSONString checks the hand-written JSON strings against
+// encoding/json on the characters JSON and Go quote differently.
+func TestAppendJSONString(t *testing.T) {
+	for _, s := range []string{"", "MIT", "a\"b\\c", "line\nline\r\ttab", "\x00\x07\x0b\x1f\x7f", "é ü 漢 💡 \u2028", "Copyright (c) 2019 Infinite Red, Inc.\n\nPermission is hereby granted"} {
+		b := appendJSONString([]byte("x"), s)
+		var got string
+		if err := json.Unmarshal(b[1:], &got); err != nil || got != s {
+			t.Errorf("%q: wrote %s, which reads back as %q (%v)", s, b[1:], got, err)
+		}
+		if b[0] != 'x' {
+			t.Errorf("%q: overwrote what was in dst", s)
+		}
+	}
+}

@@ -223,3 +223,37 @@ type Info struct {
 const ResizeBilinearAlignCorners = "bilinear-align-corners"
 
 func isFinite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+// label names what the reader is reading or checking, for error messages.
+// It is turned into text only when an error is reported, so that a valid
+// file is read without formatting anything: in a browser the loader runs
+// in V8's baseline tier, where building a label per tensor and op cost
+// more than the rest of reading the tables, and made V8 spend tens of
+// milliseconds compiling the formatting code in its optimizing tier.
+type label struct {
+	kind  string // "tensor", "metadata", "op", or a whole name ("op table")
+	index int    // numbered labels and ops; -1: none
+	name  string // named labels: a tensor name or metadata key, quoted
+	named bool
+	op    string // ops: the kind, in parentheses
+	field string // appended: " type", " rank", ...
+}
+
+func fixed(s string) label              { return label{kind: s, index: -1} }
+func numbered(kind string, i int) label { return label{kind: kind, index: i} }
+func named(kind, name string) label     { return label{kind: kind, index: -1, name: name, named: true} }
+func opLabel(i int, kind string) label  { return label{kind: "op", index: i, op: kind} }
+func (l label) with(field string) label { l.field += field; return l }
+
+func (l label) String() string {
+	s := l.kind
+	switch {
+	case l.op != "":
+		s += " " + itoa(l.index) + " (" + l.op + ")"
+	case l.named:
+		s += " " + quote(l.name)
+	case l.index >= 0:
+		s += " " + itoa(l.index)
+	}
+	return s + l.field
+}

@@ -27,14 +27,14 @@ type cursor struct {
 	end int
 }
 
-func (c *cursor) need(n int, what string) error {
+func (c *cursor) need(n int, what label) error {
 	if n < 0 || n > c.end-c.pos {
 		return errorf("%s at byte %d runs past the start of the data section (byte %d)", what, c.pos, c.end)
 	}
 	return nil
 }
 
-func (c *cursor) u32(what string) (uint32, error) {
+func (c *cursor) u32(what label) (uint32, error) {
 	if err := c.need(4, what); err != nil {
 		return 0, err
 	}
@@ -43,7 +43,7 @@ func (c *cursor) u32(what string) (uint32, error) {
 	return v, nil
 }
 
-func (c *cursor) u64(what string) (uint64, error) {
+func (c *cursor) u64(what label) (uint64, error) {
 	if err := c.need(8, what); err != nil {
 		return 0, err
 	}
@@ -52,13 +52,13 @@ func (c *cursor) u64(what string) (uint64, error) {
 	return v, nil
 }
 
-func (c *cursor) f64(what string) (float64, error) {
+func (c *cursor) f64(what label) (float64, error) {
 	v, err := c.u64(what)
 	return math.Float64frombits(v), err
 }
 
-func (c *cursor) str(what string) (string, error) {
-	n, err := c.u32(what + " length")
+func (c *cursor) str(what label) (string, error) {
+	n, err := c.u32(what.with(" length"))
 	if err != nil {
 		return "", err
 	}
@@ -78,8 +78,8 @@ func (c *cursor) str(what string) (string, error) {
 
 // arrayLen reads an array length and checks that n elements of elemSize
 // bytes can fit in what remains, before anything is allocated.
-func (c *cursor) arrayLen(what string, elemSize int) (int, error) {
-	n, err := c.u32(what + " length")
+func (c *cursor) arrayLen(what label, elemSize int) (int, error) {
+	n, err := c.u32(what.with(" length"))
 	if err != nil {
 		return 0, err
 	}
@@ -155,7 +155,7 @@ func read(b []byte, verifyChecksum bool) (*File, error) {
 	if f.Tensors, err = readTensors(c, int(tensorCount), b[dataOffset:dataOffset+dataSize], int(alignment)); err != nil {
 		return nil, err
 	}
-	if err := c.need(int(opCount)*opSize, "op table"); err != nil {
+	if err := c.need(int(opCount)*opSize, fixed("op table")); err != nil {
 		return nil, err
 	}
 	f.Ops = make([]Op, opCount)
@@ -185,14 +185,14 @@ func read(b []byte, verifyChecksum bool) (*File, error) {
 
 func readMeta(c *cursor, n int) ([]Meta, error) {
 	// Each entry is at least a key length, one key byte and a type.
-	if err := c.need(n*9, "metadata table"); err != nil {
+	if err := c.need(n*9, fixed("metadata table")); err != nil {
 		return nil, err
 	}
 	meta := make([]Meta, 0, n)
 	seen := make(map[string]bool, n)
 	for i := 0; i < n; i++ {
-		what := "metadata " + itoa(i)
-		key, err := c.str(what + " key")
+		what := numbered("metadata", i)
+		key, err := c.str(what.with(" key"))
 		if err != nil {
 			return nil, err
 		}
@@ -203,8 +203,8 @@ func readMeta(c *cursor, n int) ([]Meta, error) {
 			return nil, errorf("metadata key %q appears twice", key)
 		}
 		seen[key] = true
-		what = "metadata " + quote(key)
-		typ, err := c.u32(what + " type")
+		what = named("metadata", key)
+		typ, err := c.u32(what.with(" type"))
 		if err != nil {
 			return nil, err
 		}
@@ -244,7 +244,7 @@ func readMeta(c *cursor, n int) ([]Meta, error) {
 			}
 			a := make([]string, k)
 			for j := range a {
-				if a[j], err = c.str(what + " element " + itoa(j)); err != nil {
+				if a[j], err = c.str(what.with(" element " + itoa(j))); err != nil {
 					return nil, err
 				}
 			}
@@ -263,7 +263,7 @@ func readMeta(c *cursor, n int) ([]Meta, error) {
 func readTensors(c *cursor, n int, data []byte, alignment int) ([]Tensor, error) {
 	// Each record is at least: name length, 1 name byte, type, rank, one
 	// dim, min, scale, offset.
-	if err := c.need(n*37, "tensor table"); err != nil {
+	if err := c.need(n*37, fixed("tensor table")); err != nil {
 		return nil, err
 	}
 	ts := make([]Tensor, n)
@@ -272,17 +272,17 @@ func readTensors(c *cursor, n int, data []byte, alignment int) ([]Tensor, error)
 	spans := make([]span, 0, n)
 	for i := range ts {
 		t := &ts[i]
-		what := "tensor " + itoa(i)
+		what := numbered("tensor", i)
 		var err error
-		if t.Name, err = c.str(what + " name"); err != nil {
+		if t.Name, err = c.str(what.with(" name")); err != nil {
 			return nil, err
 		}
 		if names[t.Name] {
 			return nil, errorf("tensor name %q appears twice", t.Name)
 		}
 		names[t.Name] = true
-		what = "tensor " + quote(t.Name)
-		typ, err := c.u32(what + " type")
+		what = named("tensor", t.Name)
+		typ, err := c.u32(what.with(" type"))
 		if err != nil {
 			return nil, err
 		}
@@ -290,7 +290,7 @@ func readTensors(c *cursor, n int, data []byte, alignment int) ([]Tensor, error)
 		if t.Type != F32 && t.Type != U8 && t.Type != U8C {
 			return nil, errorf("%s has unknown type %d", what, typ)
 		}
-		rank, err := c.u32(what + " rank")
+		rank, err := c.u32(what.with(" rank"))
 		if err != nil {
 			return nil, err
 		}
@@ -300,7 +300,7 @@ func readTensors(c *cursor, n int, data []byte, alignment int) ([]Tensor, error)
 		t.Dims = make([]int, rank)
 		elems := 1
 		for d := range t.Dims {
-			v, err := c.u32(what + " dims")
+			v, err := c.u32(what.with(" dims"))
 			if err != nil {
 				return nil, err
 			}
@@ -313,13 +313,13 @@ func readTensors(c *cursor, n int, data []byte, alignment int) ([]Tensor, error)
 				return nil, errorf("%s has more than %d elements", what, maxElements)
 			}
 		}
-		if t.Min, err = c.f64(what + " min"); err != nil {
+		if t.Min, err = c.f64(what.with(" min")); err != nil {
 			return nil, err
 		}
-		if t.Scale, err = c.f64(what + " scale"); err != nil {
+		if t.Scale, err = c.f64(what.with(" scale")); err != nil {
 			return nil, err
 		}
-		off, err := c.u64(what + " offset")
+		off, err := c.u64(what.with(" offset"))
 		if err != nil {
 			return nil, err
 		}
@@ -344,22 +344,16 @@ func readTensors(c *cursor, n int, data []byte, alignment int) ([]Tensor, error)
 		switch t.Type {
 		case F32:
 			t.F32 = make([]float32, elems)
-			for j := range t.F32 {
-				t.F32[j] = math.Float32frombits(binary.LittleEndian.Uint32(blk[4*j:]))
-				if !isFinite(float64(t.F32[j])) {
-					return nil, errorf("%s element %d is not finite", what, j)
-				}
+			if j := decodeF32(t.F32, blk); j >= 0 {
+				return nil, errorf("%s element %d is not finite", what, j)
 			}
 		case U8:
 			t.Q = blk
 		case U8C:
 			ch := t.Dims[rank-1]
 			t.ChanMul = make([]float32, ch)
-			for j := range t.ChanMul {
-				t.ChanMul[j] = math.Float32frombits(binary.LittleEndian.Uint32(blk[4*j:]))
-				if !isFinite(float64(t.ChanMul[j])) {
-					return nil, errorf("%s channel %d has a non-finite factor", what, j)
-				}
+			if j := decodeF32(t.ChanMul, blk); j >= 0 {
+				return nil, errorf("%s channel %d has a non-finite factor", what, j)
 			}
 			t.Q = blk[4*ch:]
 		}
@@ -377,6 +371,21 @@ func readTensors(c *cursor, n int, data []byte, alignment int) ([]Tensor, error)
 		}
 	}
 	return ts, nil
+}
+
+// decodeF32 fills dst from little-endian float32s in b and returns the
+// index of the first value that is not finite, or -1. It is its own small
+// function so that in browsers V8's optimizing tier, which a loop over
+// every bias earns, compiles only it and not all of readTensors.
+func decodeF32(dst []float32, b []byte) int {
+	b = b[:4*len(dst)]
+	for j := range dst {
+		dst[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))
+		if !isFinite(float64(dst[j])) {
+			return j
+		}
+	}
+	return -1
 }
 
 func decodeOp(b []byte) Op {

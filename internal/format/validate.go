@@ -78,7 +78,7 @@ func (f *File) checkOps() error {
 		if !ok {
 			return errorf("op %d has unknown kind %d", i, op.Kind)
 		}
-		what := errfmt.Sprintf("op %d (%s)", i, name)
+		what := opLabel(i, name)
 		if op.Activation > ActReLU6 {
 			return errorf("%s has unknown activation %d", what, op.Activation)
 		}
@@ -186,7 +186,7 @@ func (f *File) Graph() (*engine.Graph, error) {
 	}
 	for i := range f.Ops {
 		op := &f.Ops[i]
-		what := errfmt.Sprintf("op %d (%s)", i, opNames[op.Kind])
+		what := opLabel(i, opNames[op.Kind])
 		n := &g.Nodes[i]
 		n.Kind = engine.Kind(op.Kind)
 		n.Act = engine.Activation(op.Activation)
