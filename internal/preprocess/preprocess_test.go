@@ -421,3 +421,43 @@ func compareBits(t *testing.T, name string, got, want []float32) {
 		t.Fatalf("%s: wrote past the output", name)
 	}
 }
+
+// TestInterpolateYCbCrMatchesAny runs the JPEG fast path against the
+// call-per-tap reference for every chroma subsampling, on odd sizes and on
+// sub-images whose origin is not (0, 0), and expects the same bits; then
+// checks that it allocates nothing once the taps have grown.
+func TestInterpolateYCbCrMatchesAny(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	tab := NewTable(0, 1)
+	ratios := []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio444, image.YCbCrSubsampleRatio422,
+		image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410}
+	for _, ratio := range ratios {
+		for _, sz := range sizes {
+			full := image.NewYCbCr(image.Rect(0, 0, sz[0]+5, sz[1]+3), ratio)
+			for _, plane := range [][]byte{full.Y, full.Cb, full.Cr} {
+				for i := range plane {
+					plane[i] = uint8(r.IntN(256))
+				}
+			}
+			// An odd origin exercises the chroma rounding of COffset.
+			img := full.SubImage(image.Rect(3, 1, 3+sz[0], 1+sz[1])).(*image.YCbCr)
+			src, err := FromImage(img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var taps Taps
+			if err := taps.Plan(sz[0], sz[1], 224, 1+r.IntN(230), 0); err != nil {
+				t.Fatal(err)
+			}
+			n := taps.OutH * taps.OutW * 3
+			want, got := make([]float32, n), make([]float32, n+1)
+			got[n] = 42
+			interpolateAny(want, &src, tab, &taps, false)
+			interpolateYCbCr(got, &src, tab, &taps)
+			compareBits(t, fmt.Sprintf("%v %dx%d", ratio, sz[0], sz[1]), got, want)
+			if allocs := testing.AllocsPerRun(2, func() { interpolateYCbCr(got, &src, tab, &taps) }); allocs != 0 {
+				t.Fatalf("%v %dx%d: %v allocations", ratio, sz[0], sz[1], allocs)
+			}
+		}
+	}
+}
