@@ -11,27 +11,21 @@ import (
 // dense layers) and the 3×3 depthwise convolutions with 256-bit AVX2 and
 // FMA vectors through Go's experimental simd/archsimd package, so it exists
 // only in builds with GOEXPERIMENT=simd, and platformSets offers it only on
-// CPUs that have both features. The rest stays in Go: Add, Affine, AvgPool
-// and Softmax are a few percent of an image, and Dequantize must match the
-// reference bit for bit.
+// CPUs that have both features. The rest is the Go Set's: Add, Affine,
+// AvgPool and Softmax are a few percent of an image, and Dequantize must
+// match the reference bit for bit.
 //
 // FMA rounds each multiply-add once instead of twice, so results differ
 // from the Go Set in the last bits; both stay within the float32 dot-product
 // bound the tests allow (closeEnough).
-var avx2 = &Set{
-	Name: "avx2",
-	Gemm: gemmAVX2,
-	Conv: func(out, in, w, bias, scratch []float32, p ConvParams, cin, cout int) {
+var avx2 = func() *Set {
+	s := *Go
+	s.Name, s.Gemm, s.Depthwise = "avx2", gemmAVX2, depthwiseAVX2
+	s.Conv = func(out, in, w, bias, scratch []float32, p ConvParams, cin, cout int) {
 		ConvGemm(gemmAVX2, out, in, w, bias, scratch, p, cin, cout)
-	},
-	Depthwise:   depthwiseAVX2,
-	Add:         Add,
-	Affine:      Affine,
-	AvgPool:     AvgPool,
-	Softmax:     Softmax,
-	ConvScratch: ConvScratch,
-	Dequantize:  Dequantize,
-}
+	}
+	return &s
+}()
 
 var avx2Sets = func() []*Set {
 	if archsimd.X86.AVX2() && archsimd.X86.FMA() {
@@ -44,10 +38,10 @@ var avx2Sets = func() []*Set {
 func platformSets() []*Set { return avx2Sets }
 
 // gemmAVX2 is GemmRef in 4×16 register tiles (gemm4x16), a 16-column
-// strip of B at a time: it runs at 30–42 GMAC/s on MobileNetV2's 1×1
-// convolutions against ~3 for the Go Set (2-core AMD EPYC). Columns past the last multiple of 16 go through 4×8
-// tiles and then scalar code, rows past the last multiple of 4 through
-// 1-row tiles. Blocking rows for the cache made no measurable difference:
+// strip of B at a time: it runs at 24–41 GMAC/s on MobileNetV2's 1×1
+// convolutions against 4–5 for the Go Set (2-core AMD EPYC). Columns past
+// the last multiple of 16 go through 4×8 tiles and then scalar code, rows
+// past the last multiple of 4 through 1-row tiles. Blocking rows for the cache made no measurable difference:
 // at these sizes A and B stay in L2.
 func gemmAVX2(c, a, b, bias []float32, m, k, n int, lo, hi float32) {
 	if gemmTrivial(c, a, b, bias, m, k, n, lo, hi) {

@@ -27,7 +27,7 @@ func BenchmarkGemm(b *testing.B) {
 	for _, sh := range shapes {
 		m, k, n := sh[0], sh[1], sh[2]
 		a, w, bias, c := randSlice(r, m*k), randSlice(r, k*n), randSlice(r, n), make([]float32, m*n)
-		for _, impl := range gemmImpls() {
+		for _, impl := range Implementations() {
 			if impl.Name == Reference.Name && m*k*n > 5e6 {
 				continue
 			}

@@ -95,25 +95,11 @@ var gemmShapes = [][3]int{
 	{70, 5, 24}, {5, 0, 24}, // 4×16 and 4×8 tiles with rows left over, k = 0
 }
 
-type namedGemm struct {
-	Name string
-	Gemm GemmFunc
-}
-
-// gemmImpls are every Set's Gemm.
-func gemmImpls() []namedGemm {
-	var g []namedGemm
-	for _, s := range Implementations() {
-		g = append(g, namedGemm{s.Name, s.Gemm})
-	}
-	return g
-}
-
 // TestGemm runs every GEMM against GemmRef, with A, B, bias and C starting
 // 1–3 floats off any alignment.
 func TestGemm(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, impl := range gemmImpls() {
+	for _, impl := range Implementations() {
 		for si, sh := range gemmShapes {
 			m, k, n := sh[0], sh[1], sh[2]
 			for _, a := range acts {

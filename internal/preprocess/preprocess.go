@@ -374,7 +374,8 @@ func interpolateBytes(dst []float32, pix []byte, stride, bpp int, t *Table, taps
 }
 
 // interpolateAny is interpolate for every source kind and reduction
-// factor, a call per tap: the reference for interpolateBytes.
+// factor, a call per tap: the reference for interpolateBytes and
+// interpolateYCbCr.
 func interpolateAny(dst []float32, src *Source, t *Table, taps *Taps, grid bool) {
 	outH, outW, f := taps.OutH, taps.OutW, taps.Factor
 	// tap returns the (reduced) pixel at row tap ri and column tap ci.

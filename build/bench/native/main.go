@@ -8,7 +8,8 @@
 // Set, avx2 when built with GOEXPERIMENT=simd on amd64 as make
 // bench-native does, else pure Go, against nsfwjs on TF.js's wasm and cpu
 // backends, same 224×224 input), and `nsfw classify` throughput in
-// images/s on 100 files with 1 and 2 jobs. It needs `npm ci` in build/ for the nsfwjs side.
+// images/s on 100 files with 1 and 2 jobs. It needs `npm ci` in build/
+// for the nsfwjs side.
 package main
 
 import (
