@@ -57,6 +57,8 @@ test-in-turn:
 	@$(MAKE) --no-print-directory -k -j1 test-go test-simd test-wasm
 
 test-deps:
+	@build/ensure-node.sh
+	@build/ensure-wabt.sh
 	@build/ensure-chromium.sh
 
 ## vet: go vet natively, with the avx2 kernels and for wasm, and gofmt. vet
