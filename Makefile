@@ -108,7 +108,7 @@ build/node_modules/.package-lock.json: build/package.json build/package-lock.jso
 ## model: regenerate the committed .nsfw files from the nsfwjs npm tarball
 $(NSFWJS_TGZ):
 	mkdir -p $(CACHE)
-	$(NPM) pack nsfwjs@4.4.0 --pack-destination $(CACHE) --silent
+	$(NPM) pack nsfwjs@4.4.0 --pack-destination $(CACHE) --loglevel=error
 model: $(NSFWJS_TGZ)
 	$(GO) run ./cmd/nsfw convert --model default --tarball $(NSFWJS_TGZ) -o model/mobilenetv2/mobilenet_v2.nsfw
 	$(GO) run ./cmd/nsfw convert --model mid --tarball $(NSFWJS_TGZ) -o model/mobilenetv2mid/mobilenet_v2_mid.nsfw
