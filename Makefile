@@ -96,9 +96,19 @@ $(TESTSUM): build/testsum/main.go
 	@mkdir -p $(dir $@)
 	$(GO) build -o $@ ./build/testsum
 
-## cli: build bin/nsfw (with the avx2 kernels on amd64)
+## cli: build bin/nsfw (with the avx2 kernels on amd64). GOEXPERIMENT=simd
+## changes every package's build, so the first such build compiles the
+## standard library again; without -trimpath it shares that with make test,
+## bench and example. Each package compiled is counted on one line.
 cli:
-	$(SIMD_ENV) $(GO) build -trimpath -o bin/nsfw ./cmd/nsfw
+	@echo "building bin/nsfw$(if $(SIMD_ENV), with the avx2 kernels (GOEXPERIMENT=simd: a first build compiles Go's standard library for it))"
+	@set -o pipefail; total=$$($(SIMD_ENV) $(GO) list -deps ./cmd/nsfw | wc -l); \
+	$(SIMD_ENV) $(GO) build -v -o bin/nsfw ./cmd/nsfw 2>&1 | awk -v total=$$total -v tty=$$([ -t 1 ] && echo 1) ' \
+		/^[^ :]+$$/ { n++; if (tty) { printf "\r\033[Kcompiled %d of at most %d packages: %s", n, total, $$0; fflush() } \
+			else if (n % 40 == 0) print "compiled " n " of at most " total " packages"; next } \
+		{ if (tty && n) printf "\n"; print } \
+		END { if (tty && n) printf "\r\033[K"; if (n) print "compiled " n (n == 1 ? " package" : " packages") }'
+	@ls -l bin/nsfw
 
 ## node-deps: the benchmark/reference-only Node packages (nsfwjs, TF.js, playwright-core)
 node-deps: build/node_modules/.package-lock.json
