@@ -343,3 +343,30 @@ func TestSlowKernelsNote(t *testing.T) {
 	}
 	t.Logf("kernels %s, AVX2+FMA %v", det.Info().Kernels, hasAVX2FMA())
 }
+
+func TestInfoLicenseAndJSON(t *testing.T) {
+	stdout, _, code := runCLI(t, "info", "--license")
+	if code != exitOK || !strings.HasPrefix(stdout, "MIT License") || !strings.Contains(stdout, "Copyright (c) 2019 Infinite Red, Inc.") ||
+		!strings.Contains(stdout, "Permission is hereby granted, free of charge") {
+		t.Fatalf("info --license: exit %d\n%s", code, stdout)
+	}
+	stdout, _, code = runCLI(t, "info", "--json", "--model", "mid")
+	var m map[string]any
+	if err := json.Unmarshal([]byte(stdout), &m); err != nil || code != exitOK {
+		t.Fatalf("info --json: exit %d, %v\n%s", code, err, stdout)
+	}
+	snake := regexp.MustCompile(`^[a-z]+(_[a-z]+)*$`)
+	for k := range m {
+		if !snake.MatchString(k) {
+			t.Errorf("info --json key %q is not snake_case", k)
+		}
+	}
+	for _, k := range []string{"name", "license", "license_text", "classes", "input_width", "arena_bytes", "kernels"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("info --json has no %q", k)
+		}
+	}
+	if m["name"] != "nsfwjs MobileNetV2Mid" || !strings.Contains(m["license_text"].(string), "Infinite Red") {
+		t.Errorf("info --json: %v", m)
+	}
+}
