@@ -39,9 +39,12 @@ extension:
 example: web
 	$(SIMD_ENV) $(GO) run ./cmd/nsfw serve-example --web $(WEB) --addr $(ADDR)
 
-## demo: build everything and serve the demo on $(ADDR)
-demo: web
-	$(GO) run ./cmd/nsfw serve --dir $(WEB) --addr $(ADDR)
+## demo: build the web folder (as make web) and serve the demo on $(ADDR),
+## which is taken first, so that a port in use is reported before the build
+demo:
+	@mkdir -p $(CACHE)/bin
+	$(GO) build -o $(CACHE)/bin/nsfw ./cmd/nsfw
+	$(CACHE)/bin/nsfw serve --build --model $(MODEL) --dir $(WEB) --addr $(ADDR)
 
 ## test: every test: vet, then Go (engine, parity with nsfwjs, CLI, converter),
 ## the avx2 kernels and the wasm kernels in Node one after the other, beside

@@ -6,6 +6,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"hash/crc32"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/nsfw-go/nsfw"
@@ -368,5 +372,38 @@ func TestInfoLicenseAndJSON(t *testing.T) {
 	}
 	if m["name"] != "nsfwjs MobileNetV2Mid" || !strings.Contains(m["license_text"].(string), "Infinite Red") {
 		t.Errorf("info --json: %v", m)
+	}
+}
+
+func TestServeSendsRootToDemo(t *testing.T) {
+	h := serveHandler(fstest.MapFS{"demo/index.html": {Data: []byte("<p>demo</p>")}, "nsfw.js": {Data: []byte("export {}")}})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if rec.Code != http.StatusFound || rec.Header().Get("Location") != "/demo/" {
+		t.Fatalf("GET /: %d %q, want 302 to /demo/", rec.Code, rec.Header().Get("Location"))
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/demo/", nil))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "demo") || rec.Header().Get("Content-Security-Policy") == "" {
+		t.Fatalf("GET /demo/: %d %q", rec.Code, rec.Body.String())
+	}
+}
+
+// TestServeBusyPortBeforeBuild: with --build, a port in use is reported at
+// once, before the minute-long build, with what to do.
+func TestServeBusyPortBeforeBuild(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := filepath.Join(t.TempDir(), "web")
+	start := time.Now()
+	_, stderr, code := runCLI(t, "serve", "--build", "--dir", dir, "--addr", ln.Addr().String())
+	if code != exitUsage || !strings.Contains(stderr, "in use") || !strings.Contains(stderr, "ADDR=") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(dir); err == nil || time.Since(start) > 10*time.Second {
+		t.Errorf("the web folder was built (or %v passed) before the port was checked", time.Since(start))
 	}
 }
