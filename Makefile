@@ -78,9 +78,10 @@ vet: $(TESTSUM)
 test-go: $(TESTSUM)
 	$(TESTRUN) -label go -- $(GO) test -count=1 -json $(GO_PKGS)
 
-## test-e2e: the products in headless Chromium (internal/e2e), each test shown as it ends
+## test-e2e: the products in headless Chromium (internal/e2e), each test shown as
+## it ends; a first run on a busy machine can pass go test's default 10 min
 test-e2e: $(TESTSUM)
-	$(TESTRUN) -label e2e -tests internal/e2e -- $(GO) test -count=1 -json ./internal/e2e/
+	$(TESTRUN) -label e2e -tests internal/e2e -- $(GO) test -count=1 -json -timeout=30m ./internal/e2e/
 
 ## test-simd: the kernels, engine and parity tests again with the avx2 kernels
 ## (GOEXPERIMENT=simd; on other architectures the same tests as test-go)

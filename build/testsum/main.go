@@ -493,6 +493,21 @@ func tail(lines []string, n int) []string {
 	return lines
 }
 
+// keyLines is the tail of lines, after the lines above it that say why a
+// test binary died (a panic, a timeout), which a goroutine dump pushes out.
+func keyLines(lines []string, n int) []string {
+	if len(lines) <= n {
+		return lines
+	}
+	var key []string
+	for _, l := range lines[:len(lines)-n] {
+		if strings.HasPrefix(l, "panic: ") || strings.HasPrefix(l, "*** Test killed") || strings.HasPrefix(l, "fatal error: ") {
+			key = append(key, l)
+		}
+	}
+	return append(key, tail(lines, n)...)
+}
+
 func indent(lines []string, prefix string) string {
 	var b strings.Builder
 	for _, l := range lines {
@@ -667,10 +682,29 @@ func (p *pkg) failureReport(max int) []string {
 		lines = append(lines, "--- "+name)
 		lines = append(lines, tail(t.output, max)...)
 	}
+	// Tests still running when the package failed: a timeout or a crash,
+	// whose report (goroutines, "ran too long") is in their output.
+	for _, name := range p.order {
+		t := p.tests[name]
+		if t.action != "" || p.action == "" || p.hasUnfinishedSubtest(name) {
+			continue
+		}
+		lines = append(lines, "--- "+name+" (had not ended when the package failed)")
+		lines = append(lines, keyLines(t.output, max)...)
+	}
 	if len(lines) == 0 {
 		lines = append(lines, tail(append(append([]string{}, p.build...), p.output...), max)...)
 	}
 	return lines
+}
+
+func (p *pkg) hasUnfinishedSubtest(name string) bool {
+	for sub, t := range p.tests {
+		if t.action == "" && strings.HasPrefix(sub, name+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *pkg) hasFailedSubtest(name string) bool {

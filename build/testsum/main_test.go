@@ -40,18 +40,19 @@ func TestOK(t *testing.T) {}
 func TestBroken(t *testing.T) { t.Fatal("want 4, got 5") }
 `)
 	write("none/none.go", "package none\n")
+	write("hang/hang_test.go", "package hang\nimport (\"testing\"; \"time\")\nfunc TestHang(t *testing.T) { time.Sleep(time.Minute) }\n")
 	write("broken/broken_test.go", "package broken\nimport \"testing\"\nfunc TestX(t *testing.T) { undefinedFunc() }\n")
 	t.Chdir(mod)
 	dir := filepath.Join(mod, "out")
 
 	var live bytes.Buffer
-	code := runCmd(dir, []string{"-label", "unit", "-tests", "good", "-every", "600ms", "--", "go", "test", "-count=1", "-json", "./..."}, &live)
+	code := runCmd(dir, []string{"-label", "unit", "-tests", "good", "-every", "600ms", "--", "go", "test", "-count=1", "-json", "-timeout=5s", "./..."}, &live)
 	if code != 1 {
 		t.Errorf("run exit %d, want go test's 1", code)
 	}
 	out := live.String()
 	for _, want := range []string{
-		"unit       go test -count=1 -json: building and testing 4 packages",
+		"unit       go test -count=1 -json -timeout=5s: building and testing 5 packages",
 		"unit       ok    good TestSkips", // -tests: each top-level test as it ends…
 		"needs the frobnicator",           // …with a skip's reason
 		"unit       FAIL  bad",
@@ -75,17 +76,19 @@ func TestBroken(t *testing.T) { t.Fatal("want 4, got 5") }
 	}
 	s := sum.String()
 	for _, want := range []string{
-		"unit              3         1       5        1       2", // packages, no tests, passed, skipped, failed (a test, a build)
+		"unit              4         1       5        1       3", // packages, no tests, passed, skipped, failed (a test, a build, a timeout)
 		"skipped, and why:\n  unit good: TestSkips\n      good_test.go:5: needs the frobnicator: apt-get install frob",
 		"  unit bad:\n    | --- TestBroken",
 		"undefined: undefinedFunc",
-		"1 package or run failed outside any test",
+		"2 packages or runs failed outside any test",
+		"--- TestHang (had not ended when the package failed)",
+		"panic: test timed out after 5s",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("summary lacks %q:\n%s", want, s)
 		}
 	}
-	if lines := strings.Split(strings.TrimSpace(s), "\n"); lines[len(lines)-1] != "test: 5 passed, 2 failed, 1 skipped" {
+	if lines := strings.Split(strings.TrimSpace(s), "\n"); lines[len(lines)-1] != "test: 5 passed, 3 failed, 1 skipped" {
 		t.Errorf("last line %q", lines[len(lines)-1])
 	}
 }
