@@ -50,10 +50,12 @@ demo:
 ## the avx2 kernels and the wasm kernels in Node one after the other, beside
 ## the browser tests in headless Chromium (installed here when missing and
 ## possible), which mostly wait on the browser; each package's result as it
-## arrives, and a summary at the end (build/testsum)
+## arrives, and a summary at the end (build/testsum). TEST_JOBS=1 runs the
+## browser tests first, alone.
+TEST_JOBS ?= 2
 test: vet test-deps $(TESTSUM)
 	@rm -rf $(TESTDIR)
-	@status=0; $(MAKE) --no-print-directory -k -j2 test-e2e test-in-turn || status=$$?; \
+	@status=0; $(MAKE) --no-print-directory -k -j$(TEST_JOBS) test-e2e test-in-turn || status=$$?; \
 	$(TESTSUM) -dir $(TESTDIR) summary || status=1; exit $$status
 
 test-in-turn:
