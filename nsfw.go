@@ -58,6 +58,7 @@ type ModelInfo struct {
 	Source      string   // where the weights came from
 	License     string   // SPDX id of the weights' license
 	Copyright   string   // the weights' copyright line
+	LicenseText string   // the license's full text, to ship with the weights
 	Classes     []string // output order
 	InputWidth  int
 	InputHeight int
@@ -209,7 +210,7 @@ func Load(model []byte, opts ...Option) (*Detector, error) {
 	d := &Detector{
 		info: ModelInfo{
 			Name: info.Name, Description: str("general.description"), Source: info.Source, License: info.License,
-			Copyright: str("general.copyright"), Classes: info.Classes,
+			Copyright: str("general.copyright"), LicenseText: str("general.license_text"), Classes: info.Classes,
 			InputHeight: info.InputShape[0], InputWidth: info.InputShape[1],
 			MACs: g.MACs(), ArenaBytes: plan.ArenaBytes(), Kernels: cfg.kernels.Name,
 		},

@@ -6,14 +6,17 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+	"golang.org/x/sys/cpu"
 	"golang.org/x/term"
 
 	"github.com/nsfw-go/nsfw"
@@ -33,7 +36,8 @@ Policies: strict, balanced, lenient, or thresholds such as
 preset with overrides such as "balanced,sexy=0".
 
 Exit codes: 0 all safe, 1 something flagged, 2 usage error, 4 some files
-failed (5 = flagged and failed).
+failed (5 = flagged and failed), 8 no images found in the paths given
+(and none failed).
 
 Flags:
 `
@@ -117,25 +121,32 @@ func runClassify(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	files, walkErrs := collect(paths)
+	if note := slowKernelsNote(det.Info().Kernels, hasAVX2FMA()); note != "" && !o.quiet {
+		fmt.Fprintln(stderr, note)
+	}
+
+	items := collect(paths)
+	var files []int // the items to classify; the others are errors already
+	for i, r := range items {
+		if r.Error == "" {
+			files = append(files, i)
+		}
+	}
 	start := time.Now()
 	var bar *progressbar.ProgressBar
 	if f, ok := stderr.(*os.File); ok && !o.noProgress && len(files) >= progressThreshold && term.IsTerminal(int(f.Fd())) {
-		bar = progressbar.NewOptions(len(files),
-			progressbar.OptionSetWriter(stderr),
-			progressbar.OptionSetDescription("classifying"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("img"),
-			progressbar.OptionClearOnFinish(),
-			progressbar.OptionThrottle(100*time.Millisecond))
+		bar = newProgressBar(stderr, len(files))
 	}
 
 	limits := imageio.Limits{MaxPixels: o.maxPixels, MaxBytes: o.maxBytes, MaxFrames: o.frames}
-	results := make([]*record, len(files))
-	done := make([]chan struct{}, len(files))
+	results := make([]*record, len(items))
+	done := make([]chan struct{}, len(items))
 	for i := range done {
 		done[i] = make(chan struct{})
+		if items[i].Error != "" {
+			results[i] = items[i]
+			close(done[i])
+		}
 	}
 	jobs := make(chan int)
 	var wg sync.WaitGroup
@@ -144,13 +155,13 @@ func runClassify(args []string, stdout, stderr io.Writer) int {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				results[i] = classifyFile(det, files[i], limits)
+				results[i] = classifyFile(det, items[i].File, limits)
 				close(done[i])
 			}
 		}()
 	}
 	go func() {
-		for i := range files {
+		for _, i := range files {
 			jobs <- i
 		}
 		close(jobs)
@@ -159,15 +170,10 @@ func runClassify(args []string, stdout, stderr io.Writer) int {
 	out := &printer{w: stdout, json: o.json, onlyNSFW: o.onlyNSFW, errw: stderr}
 	status := exitOK
 	counts := map[string]int{}
-	for _, e := range walkErrs {
-		out.print(e)
-		counts["error"]++
-		status |= exitErrors
-	}
-	for i := range files {
+	for i := range items {
 		<-done[i]
 		r := results[i]
-		if bar != nil {
+		if bar != nil && items[i].Error == "" {
 			_ = bar.Add(1)
 		}
 		if bar != nil && (r.Error != "" || !o.json) {
@@ -189,47 +195,91 @@ func runClassify(args []string, stdout, stderr io.Writer) int {
 	if bar != nil {
 		_ = bar.Finish()
 	}
+	if len(files) == 0 {
+		fmt.Fprintf(stderr, "nsfw classify: no images found in %s (folders are searched for %s files)\n",
+			strings.Join(paths, " "), strings.Join(slices.Sorted(maps.Keys(imageExts)), " "))
+		if status == exitOK {
+			status = exitNoImages // a path that failed says more
+		}
+		return status
+	}
 	if !o.quiet {
 		elapsed := time.Since(start)
 		n := counts["nsfw"] + counts["safe"]
 		rate := float64(n) / elapsed.Seconds()
-		fmt.Fprintf(stderr, "%d images in %.1f s (%.1f images/s, %d jobs): %d nsfw, %d safe, %d errors [model %s, policy %s]\n",
-			n, elapsed.Seconds(), rate, o.jobs, counts["nsfw"], counts["safe"], counts["error"], det.Info().Name, policy)
+		fmt.Fprintf(stderr, "%s in %.1f s (%.1f images/s, %d jobs): %d nsfw, %d safe, %s [model %s, policy %s]\n",
+			plural(n, "image", "images"), elapsed.Seconds(), rate, o.jobs, counts["nsfw"], counts["safe"], plural(counts["error"], "error", "errors"), det.Info().Name, policy)
 	}
 	return status
 }
 
-// collect expands folders into their image files, in lexical order.
-// Paths that cannot be read become error records.
-func collect(paths []string) (files []string, errs []*record) {
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// newProgressBar draws on w. It is drawn empty at once, which also starts
+// its clock: otherwise the clock starts at the first result, and the first
+// frame shows a rate of thousands of images a second.
+func newProgressBar(w io.Writer, n int) *progressbar.ProgressBar {
+	return progressbar.NewOptions(n,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription("classifying"),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("img"),
+		progressbar.OptionClearOnFinish(),
+		progressbar.OptionSetRenderBlankState(true),
+		progressbar.OptionThrottle(100*time.Millisecond))
+}
+
+// slowKernelsNote is the note printed when the pure-Go kernels run on a CPU
+// that the avx2 kernels (in builds with GOEXPERIMENT=simd) would serve.
+func slowKernelsNote(kernels string, cpuHasAVX2FMA bool) string {
+	if kernels != "go" || !cpuHasAVX2FMA {
+		return ""
+	}
+	return "nsfw: note: this build runs the pure-Go kernels; this CPU has AVX2, and a build with the avx2 kernels " +
+		"classifies several times faster (make cli, or GOEXPERIMENT=simd go build ./cmd/nsfw)"
+}
+
+func hasAVX2FMA() bool { return runtime.GOARCH == "amd64" && cpu.X86.HasAVX2 && cpu.X86.HasFMA }
+
+// collect expands folders into their image files, in lexical order, and
+// keeps the order the paths were given in. Files are records with only File
+// set; paths that cannot be read are error records in their place.
+func collect(paths []string) []*record {
+	var items []*record
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
-			errs = append(errs, errorRecord(p, err))
+			items = append(items, errorRecord(p, err))
 			continue
 		}
 		if !st.IsDir() {
-			files = append(files, p)
+			items = append(items, &record{File: p})
 			continue
 		}
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
-				errs = append(errs, errorRecord(path, err))
+				items = append(items, errorRecord(path, err))
 				if d != nil && d.IsDir() {
 					return fs.SkipDir
 				}
 				return nil
 			}
 			if d.Type().IsRegular() && imageExts[strings.ToLower(filepath.Ext(path))] {
-				files = append(files, path)
+				items = append(items, &record{File: path})
 			}
 			return nil
 		})
 		if err != nil {
-			errs = append(errs, errorRecord(p, err))
+			items = append(items, errorRecord(p, err))
 		}
 	}
-	return files, errs
+	return items
 }
 
 func classifyFile(det *nsfw.Detector, path string, limits imageio.Limits) *record {

@@ -12,10 +12,11 @@ import (
 // Exit codes. classify combines them: 1|4 = 5 means some files were
 // flagged and some could not be read.
 const (
-	exitOK      = 0 // everything classified and safe
-	exitFlagged = 1 // at least one image was flagged NSFW by the policy
-	exitUsage   = 2 // bad command line, or the model could not be loaded
-	exitErrors  = 4 // at least one file could not be read or decoded
+	exitOK       = 0 // everything classified and safe
+	exitFlagged  = 1 // at least one image was flagged NSFW by the policy
+	exitUsage    = 2 // bad command line, or the model could not be loaded
+	exitErrors   = 4 // at least one file could not be read or decoded
+	exitNoImages = 8 // the paths given held no image file (and none failed)
 )
 
 const usage = `nsfw classifies images as Drawing, Hentai, Neutral, Porn or Sexy.
@@ -35,6 +36,7 @@ Exit codes of classify:
   1  at least one image was flagged NSFW by the policy
   2  usage error, or the model could not be loaded
   4  at least one file could not be read or decoded (1|4 = 5 when both)
+  8  no images were found in the paths given (and none failed)
 
 Run "nsfw help classify" for the flags.
 `

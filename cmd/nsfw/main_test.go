@@ -6,11 +6,18 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"hash/crc32"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"testing/fstest"
+	"time"
 
 	"github.com/nsfw-go/nsfw"
 	"github.com/nsfw-go/nsfw/internal/imageio"
@@ -226,6 +233,7 @@ func TestBinaryExitCodes(t *testing.T) {
 		{[]string{"classify", "--quiet", fixtures + "ascent-default-porn.png"}, 1},
 		{[]string{"classify"}, 2},
 		{[]string{"classify", "--quiet", "does-not-exist.png"}, 4},
+		{[]string{"classify", "--quiet", t.TempDir()}, 8},
 	} {
 		err := exec.Command(bin, c.args...).Run()
 		code := 0
@@ -237,5 +245,165 @@ func TestBinaryExitCodes(t *testing.T) {
 		if code != c.code {
 			t.Errorf("%v: exit %d, want %d", c.args, code, c.code)
 		}
+	}
+}
+
+// TestClassifyKeepsOrderOfPaths: a path that cannot be read is reported in
+// its place among the results, as the help promises.
+func TestClassifyKeepsOrderOfPaths(t *testing.T) {
+	dir := t.TempDir()
+	copyFile(t, fixtures+"photo-chelsea.png", filepath.Join(dir, "sub", "b.png"))
+	stdout, _, code := runCLI(t, "classify", "--json", fixtures+"photo-sheep.png", "missing.png", filepath.Join(dir, "sub"), "missing-dir/", fixtures+"drawing-frog.png")
+	if code != exitErrors {
+		t.Fatalf("exit %d, want %d", code, exitErrors)
+	}
+	var got []string
+	sc := bufio.NewScanner(strings.NewReader(stdout))
+	for sc.Scan() {
+		var r record
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, filepath.Base(r.File))
+	}
+	want := []string{"photo-sheep.png", "missing.png", "b.png", "missing-dir", "drawing-frog.png"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("order %v, want %v", got, want)
+	}
+}
+
+// TestClassifyNoImages: nothing to classify is not "all safe".
+func TestClassifyNoImages(t *testing.T) {
+	empty := t.TempDir()
+	textOnly := t.TempDir()
+	os.WriteFile(filepath.Join(textOnly, "notes.txt"), []byte("not an image"), 0o644)
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{empty}, exitNoImages},
+		{[]string{textOnly, "--json"}, exitNoImages},
+		{[]string{empty, "missing.png"}, exitErrors}, // the failure is what matters
+	} {
+		stdout, stderr, code := runCLI(t, append([]string{"classify"}, c.args...)...)
+		if code != c.code || !strings.Contains(stderr, "no images found") || strings.Contains(stderr, "0 images") {
+			t.Errorf("%v: exit %d (want %d)\nstdout %q\nstderr %q", c.args, code, c.code, stdout, stderr)
+		}
+	}
+	if stdout, _, _ := runCLI(t, "help"); !strings.Contains(stdout, "8  no images") {
+		t.Errorf("the usage does not document exit code 8:\n%s", stdout)
+	}
+	if _, stderr, _ := runCLI(t, "classify", "--help"); !strings.Contains(stderr, "8 no images found") {
+		t.Errorf("classify --help does not document exit code 8:\n%s", stderr)
+	}
+}
+
+func TestClassifySummaryCounts(t *testing.T) {
+	_, stderr, _ := runCLI(t, "classify", fixtures+"photo-sheep.png", "missing.png")
+	if !strings.Contains(stderr, "1 image in ") || !strings.Contains(stderr, "1 error [") {
+		t.Errorf("summary %q, want \"1 image in\" and \"1 error\"", stderr)
+	}
+	_, stderr, _ = runCLI(t, "classify", fixtures+"photo-sheep.png", fixtures+"drawing-frog.png")
+	if !strings.Contains(stderr, "2 images in ") || !strings.Contains(stderr, "0 errors [") {
+		t.Errorf("summary %q", stderr)
+	}
+}
+
+// TestProgressBarFirstRate: the first frame drawn after the first result
+// shows a rate near one image per elapsed time, not thousands a second.
+func TestProgressBarFirstRate(t *testing.T) {
+	var b bytes.Buffer
+	bar := newProgressBar(&b, 50)
+	time.Sleep(100 * time.Millisecond) // the first image takes this long
+	bar.Add(1)
+	m := regexp.MustCompile(`(\d+) img/(s|min)`).FindAllStringSubmatch(b.String(), -1)
+	if len(m) == 0 {
+		t.Fatalf("no rate drawn: %q", b.String())
+	}
+	last := m[len(m)-1]
+	rate, _ := strconv.Atoi(last[1])
+	if last[2] == "min" {
+		rate /= 60
+	}
+	if rate > 10 { // one image in ≥ 0.1 s
+		t.Errorf("first frame shows %s img/%s after one image in 0.1 s:\n%q", last[1], last[2], b.String())
+	}
+}
+
+// TestSlowKernelsNote: a build without the avx2 kernels says so, once, on a
+// CPU that has AVX2 and FMA.
+func TestSlowKernelsNote(t *testing.T) {
+	if slowKernelsNote("go", true) == "" || slowKernelsNote("avx2", true) != "" || slowKernelsNote("go", false) != "" {
+		t.Fatal("slowKernelsNote: wrong cases")
+	}
+	det, err := nsfw.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := slowKernelsNote(det.Info().Kernels, hasAVX2FMA())
+	_, stderr, _ := runCLI(t, "classify", fixtures+"photo-sheep.png", fixtures+"drawing-frog.png")
+	if n := strings.Count(stderr, "pure-Go kernels"); want != "" && n != 1 || want == "" && n != 0 {
+		t.Errorf("kernels %s, AVX2+FMA %v: the note appears %d times in %q", det.Info().Kernels, hasAVX2FMA(), n, stderr)
+	}
+	t.Logf("kernels %s, AVX2+FMA %v", det.Info().Kernels, hasAVX2FMA())
+}
+
+func TestInfoLicenseAndJSON(t *testing.T) {
+	stdout, _, code := runCLI(t, "info", "--license")
+	if code != exitOK || !strings.HasPrefix(stdout, "MIT License") || !strings.Contains(stdout, "Copyright (c) 2019 Infinite Red, Inc.") ||
+		!strings.Contains(stdout, "Permission is hereby granted, free of charge") {
+		t.Fatalf("info --license: exit %d\n%s", code, stdout)
+	}
+	stdout, _, code = runCLI(t, "info", "--json", "--model", "mid")
+	var m map[string]any
+	if err := json.Unmarshal([]byte(stdout), &m); err != nil || code != exitOK {
+		t.Fatalf("info --json: exit %d, %v\n%s", code, err, stdout)
+	}
+	snake := regexp.MustCompile(`^[a-z]+(_[a-z]+)*$`)
+	for k := range m {
+		if !snake.MatchString(k) {
+			t.Errorf("info --json key %q is not snake_case", k)
+		}
+	}
+	for _, k := range []string{"name", "license", "license_text", "classes", "input_width", "arena_bytes", "kernels"} {
+		if _, ok := m[k]; !ok {
+			t.Errorf("info --json has no %q", k)
+		}
+	}
+	if m["name"] != "nsfwjs MobileNetV2Mid" || !strings.Contains(m["license_text"].(string), "Infinite Red") {
+		t.Errorf("info --json: %v", m)
+	}
+}
+
+func TestServeSendsRootToDemo(t *testing.T) {
+	h := serveHandler(fstest.MapFS{"demo/index.html": {Data: []byte("<p>demo</p>")}, "nsfw.js": {Data: []byte("export {}")}})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
+	if rec.Code != http.StatusFound || rec.Header().Get("Location") != "/demo/" {
+		t.Fatalf("GET /: %d %q, want 302 to /demo/", rec.Code, rec.Header().Get("Location"))
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/demo/", nil))
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), "demo") || rec.Header().Get("Content-Security-Policy") == "" {
+		t.Fatalf("GET /demo/: %d %q", rec.Code, rec.Body.String())
+	}
+}
+
+// TestServeBusyPortBeforeBuild: with --build, a port in use is reported at
+// once, before the minute-long build, with what to do.
+func TestServeBusyPortBeforeBuild(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dir := filepath.Join(t.TempDir(), "web")
+	start := time.Now()
+	_, stderr, code := runCLI(t, "serve", "--build", "--dir", dir, "--addr", ln.Addr().String())
+	if code != exitUsage || !strings.Contains(stderr, "in use") || !strings.Contains(stderr, "ADDR=") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(dir); err == nil || time.Since(start) > 10*time.Second {
+		t.Errorf("the web folder was built (or %v passed) before the port was checked", time.Since(start))
 	}
 }

@@ -173,3 +173,101 @@ func TestDemoPage(t *testing.T) {
 		t.Errorf("console errors: %v", errs)
 	}
 }
+
+// TestDemoFeedback: every input gets an answer on the demo. A file that is
+// not an image is named in the status; a file that cannot be decoded gets
+// an error card showing the error (no empty bars) and is counted in the
+// status; at a phone's width (390 px) the cards stay inside the drop zone
+// and nothing scrolls sideways; the footer names the weights and their
+// license, not how they were converted.
+func TestDemoFeedback(t *testing.T) {
+	p := openPage(t, "/demo/")
+	var footer string
+	p.call(t, `document.querySelector('footer').textContent`, &footer)
+	if strings.Contains(footer, "BatchNorm") || !strings.Contains(footer, "MIT") || !strings.Contains(footer, "Infinite Red") {
+		t.Errorf("footer %q: want the weights' name and license, not conversion details", footer)
+	}
+
+	// drop dispatches a drop of files made in the page: name, type, and a
+	// fixture to fetch (cut to half its bytes when half is set) or text.
+	type file struct {
+		Name, Type, Fixture, Text string
+		Half                      bool
+	}
+	drop := func(files ...file) {
+		p.call(t, js(`(async (files) => {
+			const dt = new DataTransfer();
+			for (const f of files) {
+				let body = f.Text;
+				if (f.Fixture) {
+					const b = await (await fetch('/fixtures/' + f.Fixture)).arrayBuffer();
+					body = f.Half ? b.slice(0, b.byteLength / 2) : b;
+				}
+				dt.items.add(new File([body], f.Name, {type: f.Type}));
+			}
+			document.dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true}));
+		})(%v)`, files), nil)
+	}
+	status := func() string {
+		var s string
+		p.call(t, `document.querySelector('#status').textContent`, &s)
+		return s
+	}
+
+	drop(file{Name: "notes.txt", Type: "text/plain", Text: "not an image"})
+	if s := status(); !strings.Contains(s, "notes.txt") || !strings.Contains(s, "not an image") {
+		t.Errorf("after dropping a text file, the status is %q", s)
+	}
+
+	drop(file{Name: "broken.png", Type: "image/png", Fixture: "photo-coffee.png", Half: true},
+		file{Name: "sheep.png", Type: "image/png", Fixture: "photo-sheep.png"})
+	cards := waitCards(t, p, 2)
+	var broken card
+	for _, c := range cards {
+		if c.Name == "broken.png" {
+			broken = c
+		}
+	}
+	if broken.Verdict != "error" || broken.Timing == "" {
+		t.Errorf("broken file: %+v, want an error card with the error", broken)
+	}
+	var barsShown bool
+	p.call(t, `(() => { const b = document.querySelector('.card.error .bars'); return !!b && b.getBoundingClientRect().height > 0; })()`, &barsShown)
+	if barsShown {
+		t.Error("the error card shows (empty) probability bars")
+	}
+	s := status()
+	for _, want := range []string{"1 image classified", "1 could not be read", "notes.txt"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("status %q lacks %q", s, want)
+		}
+	}
+
+	// A phone's width.
+	if err := chromedp.Do(p.ctx, chromedp.EmulateViewport(390, 844)); err != nil {
+		t.Fatal(err)
+	}
+	var layout struct {
+		Overflow    []string // cards sticking out of the drop zone, by px
+		ScrollWidth float64
+	}
+	p.call(t, `new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => {
+		const drop = document.querySelector('#drop');
+		const d = drop.getBoundingClientRect();
+		const cs = getComputedStyle(drop);
+		const inner = { left: d.left + parseFloat(cs.borderLeftWidth), right: d.right - parseFloat(cs.borderRightWidth) };
+		const overflow = [];
+		for (const el of document.querySelectorAll('.card')) {
+			const r = el.getBoundingClientRect();
+			const out = Math.max(r.right - inner.right, inner.left - r.left);
+			if (out > 0.5) overflow.push(el.querySelector('.name').textContent + ': ' + out.toFixed(1) + ' px');
+		}
+		done({ overflow, scrollWidth: document.documentElement.scrollWidth });
+	})))`, &layout)
+	if len(layout.Overflow) > 0 || layout.ScrollWidth > 390 {
+		t.Errorf("at 390 px: cards out of the drop zone %v, page %v px wide", layout.Overflow, layout.ScrollWidth)
+	}
+	if errs := p.consoleErrors(); len(errs) > 0 {
+		t.Errorf("console errors: %v", errs)
+	}
+}

@@ -8,6 +8,7 @@ const status = $('#status');
 const results = $('#results');
 const policySelect = $('#policy');
 const cards = [];
+const skipped = []; // names of files that were not images, since the last Clear
 let detector;
 
 function say(text, isError = false) {
@@ -26,17 +27,41 @@ async function start() {
   const i = detector.info;
   const kernels = i.kernels === 'wasm-simd128' ? 'SIMD128 kernels' : 'pure-Go kernels (no SIMD in this browser)';
   say(`Ready in ${Math.round(performance.now() - t0)} ms: ${i.name}, ${kernels}, ${i.workers} worker${i.workers > 1 ? 's' : ''}.`);
-  $('#model').textContent = `Weights: ${i.name}, ${i.license} license, ${i.copyright.replace(/\.$/, '')}. ${i.description}.`;
+  $('#model').textContent = `Weights: ${i.name}, ${i.license} license, ${i.copyright.replace(/\.$/, '')}.`;
   policySelect.disabled = false;
   document.body.dataset.ready = 'true';
 }
 
+const isImage = (f) => f.type.startsWith('image/') || f.type === '' || /\.(jpe?g|png|gif|webp|bmp|avif|heic)$/i.test(f.name);
+
 function addFiles(files) {
-  const images = [...files].filter((f) => f.type.startsWith('image/') || f.type === '' || /\.(jpe?g|png|gif|webp|bmp|avif|heic)$/i.test(f.name));
-  if (!images.length) return;
+  files = [...files];
+  skipped.push(...files.filter((f) => !isImage(f)).map((f) => f.name || 'pasted item'));
+  const images = files.filter(isImage);
+  if (!images.length) {
+    if (files.length) report();
+    return;
+  }
   $('#clear').disabled = false;
   $('#drop').classList.add('has-results');
   for (const file of images) classifyFile(file);
+}
+
+// report says what happened to every file given since the last Clear.
+function report() {
+  const done = cards.filter((c) => c.result).length;
+  const failed = cards.filter((c) => c.li.dataset.verdict === 'error').length;
+  const flagged = cards.filter((c) => c.li.dataset.verdict === 'nsfw').length;
+  const parts = [];
+  if (cards.length) {
+    parts.push(`${done} image${done === 1 ? '' : 's'} classified on this device, ${flagged} flagged NSFW`);
+  }
+  if (failed) parts.push(`${failed} could not be read`);
+  if (skipped.length) {
+    const names = skipped.length > 3 ? `${skipped.slice(0, 3).join(', ')} and ${skipped.length - 3} more` : skipped.join(', ');
+    parts.push(`skipped ${names}: not an image`);
+  }
+  say(`${parts.join('; ')}.`, failed > 0 && done === 0);
 }
 
 function newCard(name) {
@@ -88,12 +113,12 @@ async function classifyFile(file) {
     li.classList.remove('pending');
     li.classList.add('error');
     li.dataset.verdict = 'error';
+    li.dataset.error = err.code ?? 'internal';
     li.querySelector('.badge').textContent = 'error';
+    li.querySelector('.top').textContent = 'could not be classified';
     li.querySelector('.timing').textContent = err.message;
   }
-  const done = cards.filter((c) => c.result).length;
-  const flagged = cards.filter((c) => c.li.dataset.verdict === 'nsfw').length;
-  say(`${done} image${done === 1 ? '' : 's'} classified on this device, ${flagged} flagged NSFW.`);
+  report();
 }
 
 function render(card) {
@@ -128,6 +153,7 @@ $('#files').addEventListener('change', (e) => { addFiles(e.target.files); e.targ
 $('#clear').addEventListener('click', () => {
   results.replaceChildren();
   cards.length = 0;
+  skipped.length = 0;
   $('#clear').disabled = true;
   $('#drop').classList.remove('has-results');
   say('Cleared.');
