@@ -207,6 +207,17 @@ func Decode(r io.Reader, lim Limits) (*Decoded, error) {
 // lim.MaxBytes is rejected from its size alone, before reading.
 func DecodeFile(path string, lim Limits) (*Decoded, error) {
 	lim = lim.withDefaults()
+	data, err := ReadFile(path, lim)
+	if err != nil {
+		return nil, err
+	}
+	return decodeBytes(data, lim)
+}
+
+// ReadFile reads the file at path for decoding, at most lim.MaxBytes: a
+// regular file larger than that is rejected from its size alone.
+func ReadFile(path string, lim Limits) ([]byte, error) {
+	lim = lim.withDefaults()
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -219,11 +230,7 @@ func DecodeFile(path string, lim Limits) (*Decoded, error) {
 		}
 		sizeHint = st.Size()
 	}
-	data, err := readLimited(f, lim.MaxBytes, sizeHint)
-	if err != nil {
-		return nil, err
-	}
-	return decodeBytes(data, lim)
+	return readLimited(f, lim.MaxBytes, sizeHint)
 }
 
 // DecodeBytes decodes an image already in memory (for example a buffer
