@@ -260,41 +260,12 @@ func (t *colourTransform) build8() {
 	})
 }
 
-func (t *colourTransform) build16() {
-	t.once16.Do(func() {
-		for c := range 3 {
-			if c > 0 && t.gray {
-				t.lut16[c], t.lin16[c] = t.lut16[0], t.lin16[0]
-				continue
-			}
-			t.lut16[c] = make([]uint8, 1<<16)
-			if t.matrix {
-				t.lin16[c] = make([]float32, 1<<16)
-			}
-			for v := range 1 << 16 {
-				l := t.curves[c](float64(v) / 65535)
-				t.lut16[c][v] = to8(srgbOETF(l))
-				if t.matrix {
-					t.lin16[c][v] = float32(l)
-				}
-			}
-		}
-	})
-}
-
 // rgb8 converts one pixel of 8-bit samples.
 func (t *colourTransform) rgb8(r, g, b uint8) (uint8, uint8, uint8) {
 	if !t.matrix || t.gray {
 		return t.lut8[0][r], t.lut8[1][g], t.lut8[2][b]
 	}
 	return t.mix(t.lin8[0][r], t.lin8[1][g], t.lin8[2][b])
-}
-
-func (t *colourTransform) rgb16(r, g, b uint16) (uint8, uint8, uint8) {
-	if !t.matrix || t.gray {
-		return t.lut16[0][r], t.lut16[1][g], t.lut16[2][b]
-	}
-	return t.mix(t.lin16[0][r], t.lin16[1][g], t.lin16[2][b])
 }
 
 func (t *colourTransform) mix(r, g, b float32) (uint8, uint8, uint8) {
@@ -307,7 +278,10 @@ func (t *colourTransform) mix(r, g, b float32) (uint8, uint8, uint8) {
 
 // apply converts img to what a browser shows. 8-bit images are converted
 // in place (the decoder's buffers are ours); 16-bit ones become 8-bit
-// *image.NRGBA or *image.Gray, which is what the browser draws too.
+// *image.NRGBA or *image.Gray. Chromium keeps only the high byte of a
+// 16-bit sample before converting colour (checked against its rendering
+// in internal/e2e), and so does this code: a browser shows shadows that
+// only the low bytes would separate as one.
 func (t *colourTransform) apply(img image.Image) image.Image {
 	t.build8()
 	switch m := img.(type) {
@@ -335,25 +309,25 @@ func (t *colourTransform) apply(img image.Image) image.Image {
 		}
 		return m
 	case *image.Gray16:
-		t.build16()
 		b := m.Bounds()
 		out := image.NewGray(b)
 		for y := b.Min.Y; y < b.Max.Y; y++ {
-			for x := b.Min.X; x < b.Max.X; x++ {
-				out.Pix[out.PixOffset(x, y)] = t.lut16[0][m.Gray16At(x, y).Y]
+			src := m.Pix[m.PixOffset(b.Min.X, y):m.PixOffset(b.Max.X, y)]
+			dst := out.Pix[out.PixOffset(b.Min.X, y):out.PixOffset(b.Max.X, y)]
+			for i := range dst {
+				dst[i] = t.lut8[0][src[2*i]]
 			}
 		}
 		return out
 	case *image.NRGBA64:
-		t.build16()
 		b := m.Bounds()
 		out := image.NewNRGBA(b)
 		for y := b.Min.Y; y < b.Max.Y; y++ {
 			src := m.Pix[m.PixOffset(b.Min.X, y):m.PixOffset(b.Max.X, y)]
 			dst := out.Pix[out.PixOffset(b.Min.X, y):out.PixOffset(b.Max.X, y)]
 			for i, j := 0, 0; i+7 < len(src); i, j = i+8, j+4 {
-				dst[j], dst[j+1], dst[j+2] = t.rgb16(be16(src[i:]), be16(src[i+2:]), be16(src[i+4:]))
-				dst[j+3] = src[i+6] // the top byte of the 16-bit alpha, as Go converts
+				dst[j], dst[j+1], dst[j+2] = t.rgb8(src[i], src[i+2], src[i+4])
+				dst[j+3] = src[i+6] // the high byte of the 16-bit alpha, as Go converts
 			}
 		}
 		return out
@@ -377,30 +351,28 @@ func (t *colourTransform) apply(img image.Image) image.Image {
 		return m
 	case *image.RGBA64:
 		if m.Opaque() {
-			t.build16()
 			b := m.Bounds()
 			out := image.NewNRGBA(b)
 			for y := b.Min.Y; y < b.Max.Y; y++ {
 				src := m.Pix[m.PixOffset(b.Min.X, y):m.PixOffset(b.Max.X, y)]
 				dst := out.Pix[out.PixOffset(b.Min.X, y):out.PixOffset(b.Max.X, y)]
 				for i, j := 0, 0; i+7 < len(src); i, j = i+8, j+4 {
-					dst[j], dst[j+1], dst[j+2] = t.rgb16(be16(src[i:]), be16(src[i+2:]), be16(src[i+4:]))
+					dst[j], dst[j+1], dst[j+2] = t.rgb8(src[i], src[i+2], src[i+4])
 					dst[j+3] = 255
 				}
 			}
 			return out
 		}
 	}
-	// Anything else, through non-premultiplied 16-bit colour.
-	t.build16()
+	// Anything else, through non-premultiplied colour.
 	b := img.Bounds()
 	out := image.NewNRGBA(b)
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
-			c := color.NRGBA64Model.Convert(img.At(x, y)).(color.NRGBA64)
+			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
 			i := out.PixOffset(x, y)
-			out.Pix[i], out.Pix[i+1], out.Pix[i+2] = t.rgb16(c.R, c.G, c.B)
-			out.Pix[i+3] = uint8(c.A >> 8)
+			out.Pix[i], out.Pix[i+1], out.Pix[i+2] = t.rgb8(c.R, c.G, c.B)
+			out.Pix[i+3] = c.A
 		}
 	}
 	return out

@@ -79,7 +79,7 @@ func openPNG(data []byte, lim Limits) (*opened, error) {
 			n *= 2 // each pass is a separate image until merged
 		}
 		if colour != nil && deep {
-			n += 4*area + 1<<20 // converted to 8 bits, through 16-bit tables
+			n += 4 * area // converted to 8 bits
 		}
 		return n
 	}
