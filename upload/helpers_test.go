@@ -310,10 +310,11 @@ func hideIn(pic *image.NRGBA, bg uint32) *image.NRGBA {
 }
 
 // gammaHidden encodes a picture as a 16-bit PNG with a gAMA chunk of
-// gamma g: a browser shows the picture exactly (each sample is the middle
-// of the range of 16-bit values a browser maps to the picture's value),
-// while the samples themselves, read without the chunk, are something
-// else (with g = 1, linear samples: the picture much darker).
+// gamma g: converted with 16-bit precision it shows the picture exactly
+// (each sample is the middle of the range of values that show the
+// picture's), and Chromium, which keeps only the high byte, shows it with
+// banded shadows; the samples themselves, read without the chunk, are
+// something else (with g = 1, linear samples: the picture much darker).
 func gammaHidden(t testing.TB, pic *image.NRGBA, g float64) []byte {
 	t.Helper()
 	shown := func(s int) int {
