@@ -103,7 +103,7 @@ func runServeExample(args []string, stdout, stderr io.Writer) int {
 		// answer within the time to check them; idle connections close.
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       *timeout + 10*time.Second,
-		WriteTimeout:      2**timeout + 10*time.Second,
+		WriteTimeout:      2*(*timeout) + 10*time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
