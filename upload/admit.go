@@ -18,16 +18,19 @@ import (
 //   - after MinRateGrace, a body must average at least MinRate bytes a
 //     second, or it is cut off with 408 (too-slow);
 //   - when every slot is taken, a newcomer takes the slot of the slowest
-//     request still receiving that has been at it for evictAfter and
-//     averages under evictBelow × MinRate; that request gets 408
-//     (too-slow). Only when no request is that slow does the newcomer get
-//     503.
+//     request still receiving that averages under evictBelow × MinRate,
+//     its average taken over at least evictWindow (and that has had
+//     evictMinAge to start); that request gets 408 (too-slow). Only when
+//     no request is that slow does the newcomer get 503.
 //
 // So slow clients can hold slots only while no one else needs them, and
-// a client must keep sending at a normal speed to keep its place.
+// a client must keep sending at a normal speed to keep its place: in its
+// first second, a request must have sent evictBelow × MinRate bytes (64
+// KiB by default) to be safe from eviction.
 const (
-	evictAfter = time.Second
-	evictBelow = 8
+	evictMinAge = 100 * time.Millisecond
+	evictWindow = time.Second
+	evictBelow  = 8
 )
 
 // inflight is an admitted request.
@@ -102,10 +105,10 @@ func (g *Guard) slowest(now time.Time) *inflight {
 	worstRate := limit
 	for e := range g.adm.all {
 		age := now.Sub(e.start)
-		if !e.receiving.Load() || e.evicted.Load() || age < evictAfter {
+		if !e.receiving.Load() || e.evicted.Load() || age < evictMinAge {
 			continue
 		}
-		if rate := float64(e.received.Load()) / age.Seconds(); rate < worstRate {
+		if rate := float64(e.received.Load()) / max(age, evictWindow).Seconds(); rate < worstRate {
 			worst, worstRate = e, rate
 		}
 	}

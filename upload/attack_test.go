@@ -590,7 +590,7 @@ func TestSlowClientsGiveWay(t *testing.T) {
 		slow = append(slow, rawRequest(t, srv, ct, len(body), body[:1]))
 	}
 	waitFor(t, func() bool { return g.Stats().InFlight == 4 })
-	time.Sleep(evictAfter + 100*time.Millisecond)
+	time.Sleep(evictMinAge + 100*time.Millisecond)
 	resp, err := http.Post(srv.URL+"/upload", ct, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
@@ -723,6 +723,35 @@ func TestCostlyFilesGoBehind(t *testing.T) {
 	wg.Wait()
 	if order[len(order)-1] != "costly" {
 		t.Errorf("finished in the order %v: the costly upload should finish last", order)
+	}
+
+	// Already running, the animation gives its worker up between frames:
+	// cheap uploads that arrive meanwhile are not kept waiting for all of it.
+	done := make(chan time.Duration, 1)
+	go func() {
+		start := time.Now()
+		ct, body := multipartBody(t, file("f", "costly.png", costly))
+		if resp, err := http.Post(srv.URL+"/upload", ct, bytes.NewReader(body)); err == nil {
+			resp.Body.Close()
+		}
+		done <- time.Since(start)
+	}()
+	waitFor(t, func() bool { return g.Stats().Frames > 45 }) // past its first frames
+	var cheapMax time.Duration
+	for range 3 {
+		start := time.Now()
+		ct, body := multipartBody(t, file("f", "cheap.png", cheap))
+		resp, err := http.Post(srv.URL+"/upload", ct, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		cheapMax = max(cheapMax, time.Since(start))
+	}
+	costlyTook := <-done
+	t.Logf("40-frame animation: %v; cheap uploads meanwhile: at most %v", costlyTook, cheapMax)
+	if cheapMax > costlyTook/3 {
+		t.Errorf("a cheap upload took %v while a %v animation ran", cheapMax, costlyTook)
 	}
 }
 

@@ -1,6 +1,7 @@
 package upload
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -18,30 +19,28 @@ import (
 type reqState struct {
 	arrival  int64         // unix nanoseconds
 	deadline int64         // unix nanoseconds; 0: none
-	cost     time.Duration // estimated work granted so far
+	used     time.Duration // worker time its finished files took
 }
 
-// key is the request's priority for its next unit of work: its arrival,
-// pushed back by fairShare times its cost, but never so far that the
-// work could no longer finish by the deadline: a costly request waits
-// behind cheaper ones, it is not made to fail.
-func (rs *reqState) key(next time.Duration) int64 {
-	k := rs.arrival + fairShare*int64(rs.cost)
+// first is the key of a file's first unit of work: the request's arrival,
+// pushed back by fairShare times the worker time it has had.
+func (rs *reqState) first() int64 { return rs.arrival + fairShare*int64(rs.used) }
+
+// after is the key of work that follows a unit of cost q: q·fairShare from
+// now, so that work arriving meanwhile goes first; never so late that it
+// could not finish by the deadline (it waits behind cheaper work, it is
+// not made to fail).
+func (rs *reqState) after(q time.Duration) int64 {
+	k := time.Now().UnixNano() + fairShare*int64(q)
 	if rs.deadline > 0 {
-		k = min(k, rs.deadline-2*int64(next))
+		k = min(k, rs.deadline-2*int64(q))
 	}
-	return max(k, rs.arrival)
+	return k
 }
 
 // nsPerPixel estimates decoding time per pixel of work (imageio.Info.Work):
 // a GIF frame decodes and composites at about 4 ns a pixel natively.
 const nsPerPixel = 4
-
-// estimate is the expected time to check a file: its frames classified,
-// its pixels decoded.
-func (g *Guard) estimate(info imageio.Info) time.Duration {
-	return time.Duration(int64(max(1, info.Frames))*g.perFrame() + info.Work*nsPerPixel)
-}
 
 // perFrame is the smoothed time to classify one frame (10 ms until known).
 func (g *Guard) perFrame() int64 {
@@ -141,15 +140,44 @@ func (g *Guard) checkFile(ctx context.Context, rs *reqState, fr *FileReport, fh 
 	return g.check(ctx, rs, fr, func(wk *worker) ([]byte, error) { return wk.read(fh) })
 }
 
-// check decodes and classifies one image on a worker: every frame, until
-// one is flagged. A costly image (long animation, huge picture) goes back
-// in line after its inspection, with its cost counted (see sched.go).
-func (g *Guard) check(ctx context.Context, rs *reqState, fr *FileReport, read func(*worker) ([]byte, error)) error {
-	wk, err := g.sched.acquire(ctx, rs.key(0), time.Duration(g.perFrame()))
+// check decodes and classifies one image: every frame, until one is
+// flagged. The work is done in units on a worker (sched.go): the
+// inspection; then a still's decoding, which goes back in line first if it
+// is costly and others wait; or an animation's frames, one unit each,
+// between which it gives its worker up whenever others wait. A suspended
+// animation keeps its canvas and its bytes in memory of its own, reserved
+// from the guard's suspension budget (Workers × MaxDecodeBytes); when the
+// budget is spent, it keeps its worker to the end instead.
+func (g *Guard) check(ctx context.Context, rs *reqState, fr *FileReport, read func(*worker) ([]byte, error)) (err error) {
+	perUnit := time.Duration(g.perFrame())
+	wk, err := g.sched.acquire(ctx, rs.first(), perUnit)
 	if err != nil {
 		return err
 	}
-	defer func() { g.release(wk) }()
+	unit := time.Now()
+	var reserved int64
+	defer func() {
+		rs.used += time.Since(unit)
+		g.release(wk)
+		g.suspendable.release(reserved)
+	}()
+	// yield gives the worker up for work with a key below `after(q)`, and
+	// takes one back.
+	yield := func(q time.Duration) error {
+		key := rs.after(q)
+		if !g.sched.waitingBelow(key) {
+			return nil
+		}
+		rs.used += time.Since(unit)
+		g.release(wk)
+		wk = nil
+		if wk, err = g.sched.acquire(ctx, key, perUnit); err != nil {
+			return err
+		}
+		unit = time.Now()
+		return nil
+	}
+
 	data, err := read(wk)
 	if err != nil {
 		return fmt.Errorf("upload: reading the spooled file: %w", err)
@@ -165,7 +193,8 @@ func (g *Guard) check(ctx context.Context, rs *reqState, fr *FileReport, read fu
 	if info.FrameCount > 1 {
 		fr.FrameCount = info.FrameCount
 	}
-	if need := info.Memory + int64(len(data)); need > g.cfg.MaxDecodeBytes {
+	need := info.Memory + int64(len(data))
+	if need > g.cfg.MaxDecodeBytes {
 		fr.reject(ReasonTooLarge, "decoding this %s needs about %s, over the %s a worker may use", info.Format, size(need), size(g.cfg.MaxDecodeBytes))
 		return nil
 	}
@@ -173,26 +202,40 @@ func (g *Guard) check(ctx context.Context, rs *reqState, fr *FileReport, read fu
 		fr.reject(ReasonUnsupported, "the file has %s of other data after the end of the image, which the check cannot see", size(info.Trailing))
 		return nil
 	}
-	est := g.estimate(info)
-	rs.cost += est
-	if est > 2*time.Duration(g.perFrame()) && g.sched.waitingBelow(rs.key(est)) {
-		// Costly: let the cheaper work that arrived meanwhile go first.
-		g.release(wk)
-		if wk, err = g.sched.acquire(ctx, rs.key(est), time.Duration(g.perFrame())); err != nil {
-			wk = nil
-			return err
-		}
-		if data, err = read(wk); err != nil {
-			return fmt.Errorf("upload: reading the spooled file: %w", err)
-		}
+	animation := info.Frames > 1
+	if animation && g.suspendable.tryAcquire(need) {
+		// May be suspended between frames: its bytes must not stay in
+		// the worker's buffer, which the next unit on it reuses.
+		reserved = need
+		data = bytes.Clone(data)
 		if r, err = imageio.NewFrameReader(data, g.limits); err != nil {
 			return err // it opened a moment ago: cannot happen
+		}
+	}
+	if !animation {
+		// A still is one unit: a costly one (a huge picture) waits its turn.
+		est := time.Duration(g.perFrame() + info.Work*nsPerPixel)
+		if est > 2*perUnit {
+			if err := yield(est); err != nil {
+				return err
+			}
+			if data, err = read(wk); err != nil {
+				return fmt.Errorf("upload: reading the spooled file: %w", err)
+			}
+			if r, err = imageio.NewFrameReader(data, g.limits); err != nil {
+				return err
+			}
 		}
 	}
 
 	var worst nsfw.Result
 	checked := 0
 	for {
+		if checked > 0 && reserved > 0 {
+			if err := yield(time.Since(unit)); err != nil {
+				return err
+			}
+		}
 		f, err := r.Next()
 		if err == io.EOF {
 			break

@@ -43,7 +43,7 @@ func imagesInText(v string) []textImage {
 	if imageio.LooksLikeImage([]byte(v[:min(len(v), 512)])) {
 		out = append(out, textImage{data: []byte(v), what: "the value"})
 	}
-	lower := strings.ToLower(v)
+	lower := asciiLower(v) // same length as v, so its offsets are v's
 	for from := 0; ; {
 		i := strings.Index(lower[from:], "data:")
 		if i < 0 {
@@ -115,4 +115,15 @@ func parseDataURL(s string) ([]byte, int, bool) {
 		return nil, n, false // a browser shows nothing for it either
 	}
 	return data, n, true
+}
+
+// asciiLower lowercases ASCII letters only, keeping every byte offset.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

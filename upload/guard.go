@@ -103,7 +103,9 @@
 //     handler returns, or when the request is rejected, times out or is
 //     cancelled;
 //   - images are decoded and classified by Workers workers, each holding
-//     one file and what decoding it takes, at most MaxDecodeBytes in all:
+//     one file and what decoding it takes, at most MaxDecodeBytes in all
+//     (and as much again in all for animations that wait between frames,
+//     see Time):
 //     the decoder's buffers are estimated from the header (bytes per
 //     pixel by format, depth and interlacing; canvas and saved region for
 //     animations; progressive JPEG coefficients) and a file over the
@@ -113,7 +115,7 @@
 //
 // So the guard's memory is at most MemoryBound:
 //
-//	2 × (Workers × MaxDecodeBytes + MaxPending × (2 × MaxMemory + MaxFieldBytes + MaxHeaderBytes + 64 KiB))
+//	2 × (2 × Workers × MaxDecodeBytes + MaxPending × (2 × MaxMemory + MaxFieldBytes + MaxHeaderBytes + 64 KiB))
 //
 // (the 2 is the garbage collector's headroom), plus the detector. No
 // goroutine is started per request, and temporary files are removed
@@ -125,16 +127,18 @@
 // Slow clients cannot hold the admission slots: after MinRateGrace a body
 // must average MinRate, and when every slot is taken a newcomer takes the
 // slot of the slowest request still receiving (if it averages under 8 ×
-// MinRate after a second), which gets 408. Per-client limits
+// MinRate, over at least a second), which gets 408. Per-client limits
 // (MaxPendingPerClient) are opt-in: behind a proxy every client has the
 // proxy's address, so they need TrustedProxies to read X-Forwarded-For.
 //
-// Workers are shared fairly: files are checked in the order their requests
-// arrived, except that a request asking for a lot of work (a long
-// animation, a huge image, estimated before decoding) lets 8 times its
-// cost in other requests go first. A client sending costly files
-// continuously gets about an eighth of a worker while others are waiting,
-// and all of it when no one is.
+// Workers are shared fairly (stride scheduling, see sched.go): files are
+// checked in the order their requests arrived, one unit of work at a time
+// (an animation frame is a unit; a still is one, and if it is estimated
+// costly it first lets 8 times its cost of other work go ahead). After a
+// unit, an animation gives its worker up to work that arrived meanwhile,
+// and comes back after 8 times that unit's cost of it. A client sending
+// costly files continuously gets about a ninth of a worker while others
+// are waiting, and all of it when no one is.
 //
 // The server must bound what the guard does not see: set
 // http.Server.ReadHeaderTimeout (slow request headers) and IdleTimeout.
@@ -285,6 +289,9 @@ type Guard struct {
 	limits imageio.Limits
 	sched  *scheduler
 	adm    admission
+	// suspendable is the memory animations may keep while they wait for
+	// a worker between frames (sched.go).
+	suspendable budget
 
 	pending atomic.Int64
 	ewma    atomic.Int64 // nanoseconds per classified frame, smoothed
@@ -358,8 +365,9 @@ func New(cfg Config) (*Guard, error) {
 		policy: cfg.Detector.Policy(),
 		limits: imageio.Limits{MaxBytes: cfg.MaxFileBytes, MaxPixels: cfg.MaxPixels, MaxFrameCount: cfg.MaxFrames,
 			MaxTotalPixels: cfg.MaxTotalPixels, MaxDecodeBytes: cfg.MaxDecodeBytes},
-		sched: newScheduler(cfg.Workers),
-		adm:   admission{all: map[*inflight]struct{}{}, perClient: map[string]int{}},
+		sched:       newScheduler(cfg.Workers),
+		suspendable: budget{left: int64(cfg.Workers) * cfg.MaxDecodeBytes},
+		adm:         admission{all: map[*inflight]struct{}{}, perClient: map[string]int{}},
 	}
 	return g, nil
 }

@@ -17,16 +17,18 @@ const perRequestOverhead = 64 << 10
 // at once with this configuration, by the formula of the package
 // documentation:
 //
-//	2 × (Workers × MaxDecodeBytes
+//	2 × (2 × Workers × MaxDecodeBytes
 //	     + MaxPending × (2 × MaxMemory + MaxFieldBytes + MaxHeaderBytes + 64 KiB))
 //
+// Workers × MaxDecodeBytes is what the workers hold; as much again may be
+// held by animations waiting between frames for a worker (sched.go).
 // The factor 2 is the garbage collector's headroom at the default GOGC
 // (the heap grows to twice what is live before a collection); a GOMEMLIMIT
 // lowers it. The process adds its detector (the model and one arena per
 // concurrent classification, nsfw.ModelInfo.ArenaBytes) and the runtime.
 func (g *Guard) MemoryBound() int64 {
 	c := &g.cfg
-	live := int64(c.Workers)*c.MaxDecodeBytes +
+	live := 2*int64(c.Workers)*c.MaxDecodeBytes +
 		int64(c.MaxPending)*(2*c.MaxMemory+c.MaxFieldBytes+c.MaxHeaderBytes+perRequestOverhead)
 	return 2 * live
 }

@@ -7,20 +7,25 @@ import (
 	"time"
 )
 
-// The workers are shared fairly. Each unit of work (checking one file, or
-// part of one) waits for a worker with a priority key: the arrival time of
-// its request, pushed back by fairShare times the work the request has
-// already been granted (estimated, before decoding, from the file's
-// header and frame scan). Among waiters the smallest key goes first, ties
-// in arrival order. When no one waits, work starts at once.
+// The workers are shared fairly, by stride scheduling. Work is done in
+// units: a file's inspection (header and frame scan), then its decoding
+// and classification, one unit per animation frame. Each unit waits for a
+// worker with a priority key; among waiters the smallest key goes first,
+// ties in arrival order, and when no one waits work starts at once.
 //
-// So an ordinary upload goes in arrival order, while a request that asks
-// for a lot (a long animation, a huge image) lets fairShare times its cost
-// in newer, cheaper requests go first: under load, a client sending such
-// files continuously gets about 1/fairShare of a worker, and cannot starve
-// the others however cheap its requests are to send. Nothing waits
-// forever: keys track arrival times, so a costly request is served once
-// the requests that arrived in its penalty window have been.
+//   - A file's first unit has its request's arrival time as key (pushed
+//     back by fairShare times the worker time the request's earlier files
+//     took): ordinary uploads go in arrival order.
+//   - After a unit that took q, the next unit of the same file waits only
+//     if someone waits with a key below now + fairShare·q, and then with
+//     that key: work that arrives while it ran goes first. A still whose
+//     decoding is estimated costly (a huge picture) does the same before
+//     that unit, with its estimate as q.
+//
+// So while others wait, a long animation gets one frame per fairShare
+// frames' worth of other work, and a client sending costly files
+// continuously gets about 1/(fairShare+1) of a worker; alone, it gets
+// all of it. Nothing waits forever: keys track time.
 const fairShare = 8
 
 // worker is a slot of the pool, with a buffer for the file being checked.
@@ -144,4 +149,29 @@ func (s *scheduler) waiting() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.waiters)
+}
+
+// budget is a byte budget that can be taken without waiting, or not at all.
+type budget struct {
+	mu   sync.Mutex
+	left int64
+}
+
+func (b *budget) tryAcquire(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if n > b.left {
+		return false
+	}
+	b.left -= n
+	return true
+}
+
+func (b *budget) release(n int64) {
+	if n == 0 {
+		return
+	}
+	b.mu.Lock()
+	b.left += n
+	b.mu.Unlock()
 }

@@ -125,6 +125,9 @@ func runAttack(mix []upload1, legit int, d time.Duration) []string {
 			errs = fmt.Sprintf("%d %v", r.legit.errs, r.legit.statuses)
 		}
 		att := "–"
+		if r.name != "no attack" && r.name != "no attack (again)" {
+			att = "none answered in the phase"
+		}
 		if len(r.attackers) > 0 {
 			var parts []string
 			for _, k := range sortedKeys(r.attackers) {
