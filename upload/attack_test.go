@@ -15,6 +15,7 @@ import (
 	"net/http/httptest"
 	"net/netip"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"testing"
@@ -862,5 +863,22 @@ func TestMemoryBoundUnderAttack(t *testing.T) {
 	}
 	if statuses[http.StatusCreated] == 0 || statuses[http.StatusUnprocessableEntity] == 0 {
 		t.Errorf("statuses %v", statuses)
+	}
+}
+
+// Item 10: the default worker count follows memory too: with a 1 GiB
+// GOMEMLIMIT, decoding may take a quarter of it, one 256 MiB worker.
+func TestDefaultWorkersFollowMemory(t *testing.T) {
+	old := debug.SetMemoryLimit(1 << 30)
+	defer debug.SetMemoryLimit(old)
+	if n := defaultWorkers(8, DefaultMaxDecodeBytes); n != 1 {
+		t.Errorf("8 CPUs, 1 GiB: %d workers", n)
+	}
+	debug.SetMemoryLimit(8 << 30)
+	if n := defaultWorkers(64, DefaultMaxDecodeBytes); n > 8 {
+		t.Errorf("64 CPUs, 8 GiB: %d workers", n)
+	}
+	if n := defaultWorkers(2, DefaultMaxDecodeBytes); n < 1 || n > 2 {
+		t.Errorf("2 CPUs, 8 GiB: %d workers", n)
 	}
 }
