@@ -153,7 +153,8 @@ bench-native: node-deps
 bench-web: node-deps test-deps
 	$(GO) run ./build/bench/web -append BENCHMARKS.md
 
-## bench-upload: the upload guard under load on loopback, beside the bare server and the engine; appends to BENCHMARKS.md
+## bench-upload: the upload guard under load on loopback, beside the bare server and the engine, then under attack
+## (256 slow clients; 2 CPU-amplifying clients) beside the same load without; appends to BENCHMARKS.md
 bench-upload:
 	$(SIMD_ENV) $(GO) run ./build/bench/upload -append BENCHMARKS.md
 
@@ -161,13 +162,18 @@ bench-upload:
 bench-extension:
 	$(GO) test -run='^$$' -bench=Extension -benchtime=5x ./internal/e2e/
 
-## fuzz: run each fuzzer for FUZZTIME (default 60s)
+## fuzz: run each fuzzer for FUZZTIME (default 60s): model loader, decoders, every-frame reader, ICC
+## profiles, upload bodies and images, file names, images in form values
 FUZZTIME ?= 60s
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/format/
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/imageio/
+	$(GO) test -run='^$$' -fuzz=FuzzFrames -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/imageio/
+	$(GO) test -run='^$$' -fuzz=FuzzICC -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/imageio/
 	$(GO) test -run='^$$' -fuzz=FuzzMultipart -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./upload/
 	$(GO) test -run='^$$' -fuzz=FuzzImage -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./upload/
+	$(GO) test -run='^$$' -fuzz=FuzzFilename -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./upload/
+	$(GO) test -run='^$$' -fuzz=FuzzTextImages -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./upload/
 
 clean:
 	rm -rf bin dist $(CACHE)

@@ -322,3 +322,157 @@ func TestArenaSize(t *testing.T) {
 		t.Logf("%s: arena %.2f MB, %d MMAC", m.name, float64(got)/1e6, d.Info().MACs/1e6)
 	}
 }
+
+// hideIn turns an opaque picture into a transparent one that shows it,
+// exactly, only when composited over the grey level bg (255 white, 0
+// black): over white each pixel gets alpha 255 − min(R,G,B), over black
+// max(R,G,B), and the colour that composites back to the picture. Its
+// colour channels, which nsfwjs reads, hold something else.
+func hideIn(pic image.Image, bg uint32) *image.NRGBA {
+	b := pic.Bounds()
+	out := image.NewNRGBA(b)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := color.NRGBAModel.Convert(pic.At(x, y)).(color.NRGBA)
+			v := [3]uint32{uint32(c.R), uint32(c.G), uint32(c.B)}
+			a := max(v[0], v[1], v[2])
+			if bg == 255 {
+				a = 255 - min(v[0], v[1], v[2])
+			}
+			px := color.NRGBA{A: uint8(a)}
+			ch := [3]*uint8{&px.R, &px.G, &px.B}
+			for k := range 3 {
+				for cc := uint32(0); cc < 256; cc++ {
+					if (cc*a+bg*(255-a)+127)/255 == v[k] {
+						*ch[k] = uint8(cc)
+						break
+					}
+				}
+			}
+			out.SetNRGBA(x, y, px)
+		}
+	}
+	return out
+}
+
+// flatten composites img over the grey level bg, the naive way, over the
+// whole image: the reference for the alpha rule.
+func flatten(img image.Image, bg uint32) *image.NRGBA {
+	b := img.Bounds()
+	out := image.NewNRGBA(b)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
+			a := uint32(c.A)
+			mix := func(v uint8) uint8 { return uint8((uint32(v)*a + bg*(255-a) + 127) / 255) }
+			out.SetNRGBA(x, y, color.NRGBA{mix(c.R), mix(c.G), mix(c.B), 255})
+		}
+	}
+	return out
+}
+
+// TestAlphaRule: an image with transparency is classified over white and
+// over black, and the worse result is reported; the references are the
+// whole image flattened naively and classified as raw pixels. Pictures
+// hidden so that they show only on a white or only on a black page are
+// caught, where the colour channels alone (nsfwjs, ClassifyPixels) pass.
+func TestAlphaRule(t *testing.T) {
+	d, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	worse := func(a, b Result) Result {
+		if b.Verdict == NSFW && a.Verdict != NSFW || b.Verdict == a.Verdict && b.NSFWScore > a.NSFWScore {
+			return b
+		}
+		return a
+	}
+	check := func(name string, img image.Image) Result {
+		t.Helper()
+		got, err := d.Classify(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want [2]Result
+		for i, bg := range []uint32{255, 0} {
+			f := flatten(img, bg)
+			if want[i], err = d.ClassifyPixels(f.Pix, f.Rect.Dx(), f.Rect.Dy(), f.Stride, RGBA); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w := worse(want[0], want[1])
+		if got.Probabilities != w.Probabilities || got.Verdict != w.Verdict {
+			t.Errorf("%s: %v %v, want the worse of white %v and black %v", name, got.Probabilities, got.Verdict, want[0].Probabilities, want[1].Probabilities)
+		}
+		return got
+	}
+	files, _ := filepath.Glob("testdata/fixtures/alpha-*.png")
+	if len(files) < 5 {
+		t.Fatalf("%d alpha fixtures", len(files))
+	}
+	for _, f := range files {
+		r := check(filepath.Base(f), mustDecode(t, f))
+		t.Logf("%s: %s, %s %.3f", filepath.Base(f), r.Verdict, r.Top(), r.NSFWScore)
+	}
+	for _, c := range []struct {
+		fixture string
+		bg      uint32
+	}{{"ascent-default-hentai.png", 255}, {"ascent-default-porn.png", 0}, {"ascent-default-sexy.png", 0}} {
+		hidden := hideIn(mustDecode(t, "testdata/fixtures/"+c.fixture), c.bg)
+		raw, _ := d.ClassifyPixels(hidden.Pix, hidden.Rect.Dx(), hidden.Rect.Dy(), hidden.Stride, RGBA)
+		got := check(c.fixture+" hidden", hidden)
+		if raw.Verdict != Safe || got.Verdict != NSFW {
+			t.Errorf("%s shown only on %d: colour channels %s (%.3f), rule %s (%.3f); want safe and nsfw",
+				c.fixture, c.bg, raw.Verdict, raw.NSFWScore, got.Verdict, got.NSFWScore)
+		}
+	}
+	// One transparent pixel where the resize reads it is enough to apply
+	// the rule; on a paletted image and a premultiplied one too.
+	pic := mustDecode(t, "testdata/fixtures/photo-chelsea.png")
+	b := pic.Bounds()
+	rgba := image.NewRGBA(b)
+	pal := image.NewPaletted(b, color.Palette{color.NRGBA{}, color.NRGBA{200, 30, 30, 255}, color.NRGBA{30, 30, 200, 120}})
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			rgba.Set(x, y, pic.At(x, y))
+			pal.SetColorIndex(x, y, uint8((x/7+y/5)%3))
+		}
+	}
+	rgba.SetRGBA(b.Min.X, b.Min.Y, color.RGBA{10, 0, 0, 10})
+	check("RGBA with one transparent pixel", rgba)
+	check("paletted with transparency", pal)
+}
+
+// TestOpaqueClassifyUnchanged: for every opaque fixture (the alpha-*
+// fixtures and one lossless WebP have transparency), Classify is
+// bit-identical to classifying its preprocessed input (nsfwjs's path).
+func TestOpaqueClassifyUnchanged(t *testing.T) {
+	d, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob("testdata/fixtures/*")
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, ".md") || strings.Contains(f, "alpha-") {
+			continue
+		}
+		img := mustDecode(t, f)
+		if o, ok := img.(interface{ Opaque() bool }); ok && !o.Opaque() {
+			t.Logf("%s has transparency", f)
+			continue
+		}
+		got, err := d.Classify(img)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := d.ClassifyInput(fixtureInput(t, f))
+		if got.Probabilities != want.Probabilities {
+			t.Errorf("%s: %v, want %v", f, got.Probabilities, want.Probabilities)
+		}
+		n++
+	}
+	if n < 40 {
+		t.Errorf("only %d opaque fixtures", n)
+	}
+}

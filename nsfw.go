@@ -15,6 +15,18 @@
 // bilinear resize with aligned corners to 224×224) is bit-identical, and
 // probabilities agree within 1e-3 on the same input.
 //
+// # Alpha
+//
+// nsfwjs drops alpha, but a page does not: a picture can be hidden in the
+// colour of transparent pixels, or drawn only in their alpha, so that what
+// a viewer sees on a white (or black) page is not what the colour channels
+// hold. Classify therefore composites an image with any pixel whose alpha
+// is below 255 over opaque white and over opaque black, classifies both,
+// and reports the worse: the NSFW one if either is, else the one with the
+// higher NSFW score. Opaque images are classified exactly as nsfwjs does.
+// The raw-pixel entry points (ClassifyPixels, ClassifyTaps, ClassifyInput)
+// take pixels as they are.
+//
 // A Detector is safe for concurrent use. It keeps a bounded pool of
 // inference arenas (one per concurrent call, GOMAXPROCS by default);
 // after warm-up, classifying raw pixels allocates nothing.
@@ -90,8 +102,9 @@ type arenaPool struct {
 }
 
 type slot struct {
-	it   *engine.Interpreter
-	taps preprocess.Taps
+	it         *engine.Interpreter
+	taps       preprocess.Taps
+	grid, over []byte // tap grids of transparent images (alpha.go)
 }
 
 // Option configures a Detector.
@@ -260,9 +273,14 @@ func (p *arenaPool) release(s *slot) {
 	<-p.slots
 }
 
-// Classify classifies img (any image.Image; transparency is ignored the way
-// nsfwjs ignores it: the colour channels are used as they are).
+// Classify classifies img (any image.Image). An opaque image is classified
+// as nsfwjs classifies it. An image with transparency is classified as a
+// page shows it: composited over opaque white and over opaque black, and
+// the worse of the two is reported (see Alpha in the package documentation).
 func (d *Detector) Classify(img image.Image) (Result, error) {
+	if mayBeTransparent(img) {
+		return d.classifyComposited(img)
+	}
 	src, err := preprocess.FromImage(img)
 	if err != nil {
 		return Result{}, err
@@ -279,8 +297,10 @@ const (
 	RGB                     // 3 bytes per pixel
 )
 
-// ClassifyPixels classifies raw 8-bit pixels, stride bytes per row. This is
-// the path the WebAssembly module uses; it allocates nothing.
+// ClassifyPixels classifies raw 8-bit pixels, stride bytes per row, as
+// they are: RGBA's alpha is ignored, as nsfwjs ignores it. This is the path
+// the WebAssembly module uses (the browser shim composites transparent
+// images itself first); it allocates nothing.
 func (d *Detector) ClassifyPixels(pix []byte, width, height, stride int, f PixelFormat) (Result, error) {
 	var src preprocess.Source
 	var err error

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"image"
+	"image/color"
 	"image/draw"
 	"math"
 	"os"
@@ -325,4 +326,47 @@ func enlarge(img image.Image, w, h int) *image.NRGBA {
 		}
 	}
 	return out
+}
+
+// TestTransparentRawParity: Classify composites transparent images (see
+// Alpha), so their parity with nsfwjs, which drops alpha, is checked on
+// the raw-pixel path: ClassifyPixels on the decoded colour channels must
+// match the reference end to end.
+func TestTransparentRawParity(t *testing.T) {
+	ref, err := loadReference()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range ref.Fixtures {
+		img := mustDecode(t, f.File)
+		if o, ok := img.(interface{ Opaque() bool }); !ok || o.Opaque() {
+			continue
+		}
+		b := img.Bounds()
+		raw := image.NewNRGBA(b) // the colour under alpha 0 kept, as pngjs keeps it
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				raw.SetNRGBA(x, y, color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA))
+			}
+		}
+		r, err := d.ClassifyPixels(raw.Pix, b.Dx(), b.Dy(), raw.Stride, RGBA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e2e := f.Models["default"].E2E
+		for c := range e2e {
+			if dd := math.Abs(float64(r.Probabilities[c]) - e2e[c]); dd > endToEndTolerance {
+				t.Errorf("%s: %s = %.5f, nsfwjs %.5f", f.Name, Class(c), r.Probabilities[c], e2e[c])
+			}
+		}
+		n++
+	}
+	if n < 7 {
+		t.Errorf("only %d transparent fixtures in the reference", n)
+	}
 }

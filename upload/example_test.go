@@ -78,3 +78,19 @@ func postFile(url, field, path string) (*http.Response, error) {
 	mw.Close()
 	return http.Post(url, mw.FormDataContentType(), &body)
 }
+
+// The application gets sanitised file names; the names as sent stay in
+// the report and the part's header.
+func ExampleSanitizeFilename() {
+	for _, name := range []string{"IMG_0001.JPG", "../../etc/passwd", `C:\Users\me\cat.png`, "..", ".htaccess", "CON.png", "a<b>:c?.gif"} {
+		fmt.Printf("%q\n", upload.SanitizeFilename(name))
+	}
+	// Output:
+	// "IMG_0001.JPG"
+	// "passwd"
+	// "cat.png"
+	// "file"
+	// "htaccess"
+	// "_CON.png"
+	// "a_b__c_.gif"
+}

@@ -3,11 +3,15 @@ package upload
 import (
 	"bytes"
 	"encoding/json"
+	"image"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 // fuzzConfig keeps each run cheap and pushes bodies to disk early, so the
@@ -65,11 +69,11 @@ func fuzzServe(t *testing.T, g *Guard, dir, contentType string, body []byte) int
 			t.Fatalf("422 with body %q (%v)", rec.Body, err)
 		}
 		for _, f := range rep.Files {
-			if !f.Accepted && !slices.Contains([]string{ReasonNSFW, ReasonDecode, ReasonTooLarge, ReasonUnsupported, ReasonEmpty}, f.Reason) {
+			if !f.Accepted && !slices.Contains([]string{ReasonNSFW, ReasonDecode, ReasonTooLarge, ReasonUnsupported, ReasonEmpty, ReasonTooManyFrames}, f.Reason) {
 				t.Fatalf("unknown reason %q", f.Reason)
 			}
 		}
-	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType:
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusRequestTimeout:
 		errorCode(t, rec.Body.Bytes())
 	default:
 		// 500 would mean the two parses disagreed: the interesting bug.
@@ -111,6 +115,16 @@ func FuzzMultipart(f *testing.F) {
 	} {
 		f.Add(b, []byte(s))
 	}
+	// Header floods, many parts, filename*, images in fields.
+	for _, s := range []string{
+		"--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.png\"\r\n" + strings.Repeat("X-A: b\r\n", 800) + "\r\nxyz\r\n--b--\r\n",
+		strings.Repeat("--b\r\nContent-Disposition: form-data; name=\"k\"\r\n\r\nv\r\n", 30) + "--b--\r\n",
+		"--b\r\nContent-Disposition: form-data; name=\"f\"; filename*=UTF-8''..%2F%00x.png\r\n\r\nxyz\r\n--b--\r\n",
+		"--b\r\nContent-Disposition: form-data; name=\"t\"\r\n\r\n<img src=\"data:image/png;base64," + base64Std(tiny) + "\">\r\n--b--\r\n",
+		"--b\r\nContent-Disposition: form-data; name=\"t\"\r\n\r\n" + string(tiny) + "\r\n--b--\r\n",
+	} {
+		f.Add(b, []byte(s))
+	}
 	f.Add("multipart/form-data; boundary=\"a b\"", []byte("--a b\r\n\r\n--a b--"))
 	f.Add("image/png", tiny)
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
@@ -127,6 +141,11 @@ func FuzzImage(f *testing.F) {
 	for _, name := range []string{"odd-2x3.png", "odd-17x23.png", "anim-shapes.gif", "photo-coffee-420.jpg", "photo-rocks.bmp", "photo-jellyfish-lossy.webp"} {
 		f.Add(fixture(f, name))
 	}
+	small := toNRGBA(f, fixture(f, "odd-17x23.png"))
+	f.Add(makeAPNG(f, []image.Image{small, small}, small, 1))
+	f.Add(gammaHidden(f, small, 1.0))
+	f.Add(encodePNG(f, hideIn(small, 255)))
+	f.Add(append(bytes.Clone(fixture(f, "odd-2x3.png")), "PK\x03\x04"...))
 	png := fixture(f, "odd-17x23.png")
 	f.Add(png[:len(png)/2])
 	f.Add(pngHeader(1<<15, 1<<15))
@@ -136,6 +155,46 @@ func FuzzImage(f *testing.F) {
 		ct, body := multipartBody(t, file("f", "x", data))
 		if code := fuzzServe(t, g, dir, ct, body); code != http.StatusCreated && code != http.StatusUnprocessableEntity {
 			t.Fatalf("a well-formed upload got %d", code)
+		}
+	})
+}
+
+// FuzzFilename checks what SanitizeFilename promises for any input.
+func FuzzFilename(f *testing.F) {
+	for _, s := range []string{"", ".", "..", "/", "../../etc/passwd", `..\..\x.png`, "a\x00b", "CON.txt", ".htaccess",
+		strings.Repeat("é", 200) + ".jpeg", "\xff\xfe.png", " . name . ", "a:b*c?.png"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		s := SanitizeFilename(name)
+		switch {
+		case s == "", s == ".", s == "..", len(s) > maxFilenameBytes, !utf8.ValidString(s),
+			strings.ContainsAny(s, "/\\\x00<>:\"|?*"), strings.HasPrefix(s, "."), strings.HasSuffix(s, "."), strings.HasSuffix(s, " "):
+			t.Fatalf("%q sanitised to %q", name, s)
+		}
+		for _, r := range s {
+			if unicode.IsControl(r) {
+				t.Fatalf("%q sanitised to %q, with a control character", name, s)
+			}
+		}
+		if again := SanitizeFilename(s); again != s {
+			t.Fatalf("not idempotent: %q -> %q -> %q", name, s, again)
+		}
+	})
+}
+
+// FuzzTextImages runs the search for images in form values.
+func FuzzTextImages(f *testing.F) {
+	tiny := fixture(f, "odd-2x3.png")
+	for _, s := range []string{"", "data:", "data:,", "data:image/png;base64,", "x data:image/png;base64," + base64Std(tiny) + "\" y",
+		"data:text/plain,%89PNG%0D%0A%1A%0A", string(tiny), "url(data:;base64,R0lGODlh)", "DATA:IMAGE/GIF;BASE64,R0lG\nODlh"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		for _, img := range imagesInText(v) {
+			if len(img.data) == 0 || img.what == "" {
+				t.Fatalf("empty image found in %q", v)
+			}
 		}
 	})
 }

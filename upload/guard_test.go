@@ -3,6 +3,7 @@ package upload
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -469,9 +470,9 @@ func TestOverloadIs503(t *testing.T) {
 
 	// Every worker busy (held here) past the deadline.
 	g2 := newGuard(t, Config{Workers: 1, Timeout: 300 * time.Millisecond})
-	wk := <-g2.workers
+	wk, _ := g2.sched.acquire(context.Background(), 0, 0)
 	rec, _ := post(t, g2.Wrap(app(t, &got)), file("f", "a.png", fixture(t, "photo-sheep.png")))
-	g2.workers <- wk
+	g2.sched.release(wk)
 	if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" {
 		t.Errorf("queued past the deadline: status %d", rec.Code)
 	}

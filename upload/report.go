@@ -16,6 +16,10 @@ const (
 	ReasonTooLarge    = "too-large"   // over MaxFileBytes or MaxPixels
 	ReasonUnsupported = "unsupported" // not an image, or a format the decoders lack (HEIC, AVIF, ...)
 	ReasonEmpty       = "empty"       // no bytes, or zero width or height
+	// ReasonTooManyFrames: an animation with more frames than MaxFrames, or
+	// whose frames would take more than MaxTotalPixels to decode, found
+	// before any frame was decoded.
+	ReasonTooManyFrames = "too-many-frames"
 )
 
 // Report is what the guard found in one request. A rejected request gets
@@ -42,11 +46,20 @@ func (r *Report) Accepted() bool {
 	return true
 }
 
-// FileReport is the outcome for one file part.
+// FileReport is the outcome for one file part, or for one image found in
+// a form value (InText says where).
 type FileReport struct {
-	Field    string `json:"field"`    // the form field's name
-	Filename string `json:"filename"` // as the client sent it; never used as a path
-	Size     int64  `json:"size"`     // bytes
+	Field string `json:"field"` // the form field's name
+	// Filename is the name the application gets in the parsed form:
+	// SanitizeFilename of the name sent, which is in OriginalFilename when
+	// it differs. Empty for an image in a form value.
+	Filename         string `json:"filename"`
+	OriginalFilename string `json:"original_filename,omitempty"`
+	// InText, for an image found in a form value rather than a file part,
+	// says where: "the value", "a data: URL at byte 12", and " of the
+	// URL's query" for query parameters.
+	InText   string `json:"in_text,omitempty"`
+	Size     int64  `json:"size"` // bytes
 	Accepted bool   `json:"accepted"`
 	// Reason is why the file was rejected (one of the Reason constants);
 	// empty when it was accepted.
@@ -63,10 +76,20 @@ type FileReport struct {
 	Format        string             `json:"format,omitempty"` // "jpeg", "png", "gif", "webp", "bmp"
 	Width         int                `json:"width,omitempty"`
 	Height        int                `json:"height,omitempty"`
-	// Frame is the reported animation frame (the one with the highest NSFW
-	// score) and FrameCount the frames in the file; 0 for still images.
-	Frame      int `json:"frame,omitempty"`
-	FrameCount int `json:"frame_count,omitempty"`
+	// Frame is the reported animation frame: the first one flagged, or
+	// the one with the highest NSFW score; -1 is an APNG's default image
+	// (not a frame of its animation). FrameCount is the frames in the
+	// file, FramesChecked those classified (every one, unless one was
+	// flagged before the end) and FramesSkipped those skipped because
+	// their canvas was identical to one already classified. All 0 for
+	// still images.
+	Frame         int `json:"frame,omitempty"`
+	FrameCount    int `json:"frame_count,omitempty"`
+	FramesChecked int `json:"frames_checked,omitempty"`
+	FramesSkipped int `json:"frames_skipped,omitempty"`
+	// TrailingBytes counts data after the end of the image, which no image
+	// viewer shows (see Config.RejectTrailingData).
+	TrailingBytes int64 `json:"trailing_bytes,omitempty"`
 
 	// Result is the engine's result; nil if the file was not classified.
 	Result *nsfw.Result `json:"-"`
@@ -99,7 +122,7 @@ func ReportFrom(ctx context.Context) *Report {
 }
 
 // errorBody is the JSON body of every answer that is not a per-file
-// rejection (400, 408, 413, 415, 503).
+// rejection (400, 408, 413, 415, 429, 500, 503).
 type errorBody struct {
 	Error   string `json:"error"`
 	Message string `json:"message"`

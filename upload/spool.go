@@ -18,13 +18,9 @@ type spool struct {
 	err error // the first write error, sticky
 }
 
-func newSpool(max, sizeHint int64) *spool {
-	s := &spool{max: max}
-	if sizeHint > 0 && sizeHint <= max {
-		s.mem = make([]byte, 0, sizeHint)
-	}
-	return s
-}
+// newSpool makes a spool. Its memory grows with the bytes that arrive, not
+// with the length a client declares, so slow clients hold little.
+func newSpool(max int64) *spool { return &spool{max: max} }
 
 func (s *spool) Write(p []byte) (int, error) {
 	if s.err != nil {

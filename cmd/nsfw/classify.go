@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -27,9 +28,19 @@ const classifyHelp = `Usage: nsfw classify [flags] FILE|DIR...
 
 Classifies each image and prints one line per file, in the order given
 (folders are walked recursively for .jpg .jpeg .png .gif .webp .bmp files;
-files named explicitly are read whatever their extension). Animated GIFs
-are sampled (--frames) and the frame with the highest NSFW score is
-reported. Files that cannot be read are reported and skipped.
+files named explicitly are read whatever their extension). Images are
+classified as a browser shows them: EXIF orientation and PNG colour chunks
+applied, transparent images over white and over black (the worse counts).
+Files that cannot be read are reported and skipped.
+
+Animations (GIF, APNG) are sampled by default: --frames N classifies N
+frames spread over the animation (first and last included), and the frame
+with the highest NSFW score is reported. Sampling can miss frames: content
+shown only in frames between the samples is never seen. --frames all
+classifies every frame (frames identical to one already classified are
+skipped), and refuses animations over 200 frames or over the decoding
+budget (error kind too_many_frames), as the upload guard does. An APNG's
+default image is classified too when it is not one of its frames.
 
 Policies: strict, balanced, lenient, or thresholds such as
 "porn=0.6,hentai=0.6,sexy=0.9,sum=0.8" (unnamed rules are off), or a
@@ -53,7 +64,8 @@ type classifyOptions struct {
 	policy     string
 	json       bool
 	jobs       int
-	frames     int
+	frames     string
+	allFrames  bool
 	maxPixels  int64
 	maxBytes   int64
 	onlyNSFW   bool
@@ -72,9 +84,10 @@ type record struct {
 	Width         int                `json:"width,omitempty"`
 	Height        int                `json:"height,omitempty"`
 	Frame         *int               `json:"frame,omitempty"`
-	Frames        int                `json:"frames,omitempty"`
+	Frames        int                `json:"frames,omitempty"` // frames classified
 	FrameCount    int                `json:"frame_count,omitempty"`
-	Partial       bool               `json:"partial,omitempty"` // later animation frames were not examined
+	FramesSkipped int                `json:"frames_skipped,omitempty"` // --frames all: identical to one classified
+	Partial       bool               `json:"partial,omitempty"`        // later animation frames were not examined
 	Milliseconds  *float64           `json:"ms,omitempty"`
 	Error         string             `json:"error,omitempty"`
 	ErrorKind     string             `json:"error_kind,omitempty"`
@@ -89,7 +102,7 @@ func runClassify(args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&o.policy, "policy", "balanced", "policy: strict, balanced, lenient, or thresholds (see above)")
 	fs.BoolVar(&o.json, "json", false, "print JSON lines instead of a table")
 	fs.IntVar(&o.jobs, "jobs", runtime.GOMAXPROCS(0), "images classified in parallel")
-	fs.IntVar(&o.frames, "frames", imageio.DefaultMaxFrames, "frames sampled from an animated GIF")
+	fs.StringVar(&o.frames, "frames", fmt.Sprint(imageio.DefaultMaxFrames), "frames of an animation to classify: a number to sample (can miss frames), or all")
 	fs.Int64Var(&o.maxPixels, "max-pixels", imageio.DefaultMaxPixels, "refuse images with more pixels than this (decompression-bomb guard)")
 	fs.Int64Var(&o.maxBytes, "max-bytes", imageio.DefaultMaxBytes, "refuse files larger than this many bytes")
 	fs.BoolVar(&o.onlyNSFW, "nsfw-only", false, "print only the images flagged NSFW (and errors)")
@@ -106,8 +119,13 @@ func runClassify(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "nsfw classify: no files or folders given (try: nsfw classify --help)")
 		return exitUsage
 	}
-	if o.jobs < 1 || o.frames < 1 || o.maxPixels < 1 || o.maxBytes < 1 {
-		fmt.Fprintln(stderr, "nsfw classify: --jobs, --frames, --max-pixels and --max-bytes must be positive")
+	frames, err := strconv.Atoi(o.frames)
+	o.allFrames = o.frames == "all"
+	if o.allFrames {
+		frames, err = 1, nil
+	}
+	if err != nil || o.jobs < 1 || frames < 1 || o.maxPixels < 1 || o.maxBytes < 1 {
+		fmt.Fprintln(stderr, "nsfw classify: --jobs, --frames, --max-pixels and --max-bytes must be positive (--frames may also be all)")
 		return exitUsage
 	}
 	policy, err := nsfw.ParsePolicy(o.policy)
@@ -138,7 +156,7 @@ func runClassify(args []string, stdout, stderr io.Writer) int {
 		bar = newProgressBar(stderr, len(files))
 	}
 
-	limits := imageio.Limits{MaxPixels: o.maxPixels, MaxBytes: o.maxBytes, MaxFrames: o.frames}
+	limits := imageio.Limits{MaxPixels: o.maxPixels, MaxBytes: o.maxBytes, MaxFrames: frames}
 	results := make([]*record, len(items))
 	done := make([]chan struct{}, len(items))
 	for i := range done {
@@ -155,7 +173,11 @@ func runClassify(args []string, stdout, stderr io.Writer) int {
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				results[i] = classifyFile(det, items[i].File, limits)
+				if o.allFrames {
+					results[i] = classifyEveryFrame(det, items[i].File, limits)
+				} else {
+					results[i] = classifyFile(det, items[i].File, limits)
+				}
 				close(done[i])
 			}
 		}()
@@ -309,9 +331,59 @@ func classifyFile(det *nsfw.Detector, path string, limits imageio.Limits) *recor
 	return r
 }
 
+// classifyEveryFrame classifies every frame of path (--frames all),
+// streaming: one composited canvas at a time.
+func classifyEveryFrame(det *nsfw.Detector, path string, limits imageio.Limits) *record {
+	start := time.Now()
+	data, err := imageio.ReadFile(path, limits)
+	if err != nil {
+		return errorRecord(path, err)
+	}
+	fr, err := imageio.NewFrameReader(data, limits)
+	if err != nil {
+		return errorRecord(path, err)
+	}
+	var worst nsfw.Result
+	worstFrame, n := 0, 0
+	for {
+		f, err := fr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return errorRecord(path, err)
+		}
+		res, err := det.Classify(f.Image)
+		if err != nil {
+			return errorRecord(path, err)
+		}
+		if n == 0 || res.Verdict == nsfw.NSFW && worst.Verdict != nsfw.NSFW || res.Verdict == worst.Verdict && res.NSFWScore > worst.NSFWScore {
+			worst, worstFrame = res, f.Index
+		}
+		n++
+	}
+	worst.Frames = n
+	info := fr.Info()
+	ms := float64(time.Since(start).Microseconds()) / 1000
+	r := &record{
+		File: path, Verdict: worst.Verdict.String(), Top: worst.Top().String(), NSFWScore: &worst.NSFWScore,
+		Probabilities: map[string]float32{}, Format: info.Format, Width: info.Width, Height: info.Height,
+		Milliseconds: &ms, result: worst, Partial: fr.Partial() != nil,
+	}
+	for _, c := range nsfw.Classes {
+		r.Probabilities[c.String()] = worst.Probabilities[c]
+	}
+	if info.FrameCount > 1 || info.DefaultImage {
+		r.Frame, r.Frames, r.FrameCount, r.FramesSkipped = &worstFrame, n, info.FrameCount, fr.Skipped()
+	}
+	return r
+}
+
 func errorRecord(path string, err error) *record {
 	kind := "io"
 	switch {
+	case errors.Is(err, imageio.ErrTooManyFrames):
+		kind = "too_many_frames"
 	case errors.Is(err, imageio.ErrUnsupported):
 		kind = "unsupported"
 	case errors.Is(err, imageio.ErrTooLarge):
@@ -355,7 +427,10 @@ func (p *printer) print(r *record) {
 	}
 	pr := r.result.Probabilities
 	name := r.File
-	if r.FrameCount > 1 {
+	switch {
+	case r.Frame != nil && *r.Frame == -1:
+		name += " (the APNG's default image)"
+	case r.FrameCount > 1:
 		name += fmt.Sprintf(" (frame %d of %d)", *r.Frame, r.FrameCount)
 	}
 	fmt.Fprintf(p.w, "%-7s %-8s %5.3f  %7.3f %6.3f %7.3f %5.3f %5.3f  %s\n",

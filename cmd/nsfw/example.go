@@ -47,6 +47,7 @@ func runServeExample(args []string, stdout, stderr io.Writer) int {
 	maxBody := fs.Int64("max-body", upload.DefaultMaxBodyBytes, "largest upload in bytes")
 	maxFile := fs.Int64("max-file", upload.DefaultMaxFileBytes, "largest file in bytes")
 	maxPixels := fs.Int64("max-pixels", imageio.DefaultMaxPixels, "largest image in pixels")
+	maxFrames := fs.Int("max-frames", upload.DefaultMaxFrames, "most frames an animation may have (every one is checked)")
 	timeout := fs.Duration("timeout", upload.DefaultTimeout, "time to receive and check one upload")
 	rest, err := parseInterleaved(fs, args)
 	if helpRequested(err) {
@@ -77,7 +78,7 @@ func runServeExample(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	guard, err := upload.New(upload.Config{Detector: det, Workers: *workers, MaxBodyBytes: *maxBody,
-		MaxFileBytes: *maxFile, MaxPixels: *maxPixels, Timeout: *timeout})
+		MaxFileBytes: *maxFile, MaxPixels: *maxPixels, MaxFrames: *maxFrames, Timeout: *timeout})
 	if err != nil {
 		fmt.Fprintln(stderr, "nsfw serve-example:", err)
 		return exitUsage
@@ -97,9 +98,14 @@ func runServeExample(args []string, stdout, stderr io.Writer) int {
 	}
 	srv := &http.Server{
 		Handler: prefilter.ExampleHandler(guard, os.DirFS(dir)),
-		// Headers must come quickly; bodies are bounded by the guard's Timeout.
+		// Every connection's life is bounded: headers must come quickly,
+		// bodies within the guard's Timeout (and at its MinRate), the
+		// answer within the time to check them; idle connections close.
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       *timeout + 10*time.Second,
+		WriteTimeout:      2*(*timeout) + 10*time.Second,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 	}
 	fmt.Fprintf(stdout, "serving the upload example at http://%s/ (model %s, policy %s; Ctrl-C to stop)\n", ln.Addr(), det.Info().Name, policy)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

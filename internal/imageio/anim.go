@@ -12,12 +12,16 @@ import (
 //
 //  1. scans all frames once to count them and to find how many fit the
 //     limits (per-frame size, data plausibility, the work budget);
-//  2. picks the frames to sample among those;
-//  3. decodes and composites frames in order up to the last sampled one,
-//     keeping copies of the canvas at the sampled indices.
+//  2. for Decode, picks the frames to sample among those; a FrameReader
+//     takes every one of them instead, and refuses the file here if it
+//     has more than Limits.MaxFrameCount or exceeds the work budget;
+//  3. decodes and composites frames in order, keeping copies of the canvas
+//     at the sampled indices (Decode) or handing out each composited
+//     canvas in turn (FrameReader).
 //
 // Memory is one canvas, one decoded frame, one saved region for "restore
-// previous", and the snapshots, whose total is capped at MaxPixels.
+// previous", and for Decode the snapshots, whose total is capped at
+// MaxPixels.
 
 // frameOverhead is charged against Limits.MaxTotalPixels for every frame
 // in addition to its area, because each frame has a fixed decode cost
@@ -61,81 +65,93 @@ type frameSource interface {
 	truncated() bool
 	// decode returns the pixels of f, bounds (0,0)-(f.rect.Size()).
 	decode(f *animFrame) (image.Image, error)
+	// dataEnd is, after a full listing, the offset just past the end of
+	// the image data (the GIF trailer, the PNG IEND chunk).
+	dataEnd() int
 }
 
-// decodeAnimation runs the three steps described above on a w x h canvas.
-func decodeAnimation(format string, w, h int, src frameSource, lim Limits) (*Decoded, error) {
-	canvasRect := image.Rect(0, 0, w, h)
+// animScan is what pass 1 found: every frame counted, and how many of them
+// fit the limits, without decoding any pixel data.
+type animScan struct {
+	total, usable int
+	work          int64 // budget used by the usable frames
+	maxFrameArea  int64 // largest usable frame, in pixels
+	stopErr       error // why frame `usable` cannot be used
+	partial       bool
+	overBudget    bool // stopped by MaxTotalPixels
+}
 
-	// Pass 1: count frames and decide how many fit the limits.
-	var (
-		total, usable int
-		used          int64
-		stopErr       error // why frame `usable` cannot be used
-		partial       bool
-	)
+// scanAnimation is pass 1. It fails only when no frame is usable.
+func scanAnimation(format string, w, h int, src frameSource, lim Limits) (animScan, error) {
+	canvasRect := image.Rect(0, 0, w, h)
+	var sc animScan
 	src.reset()
 	for f, ok := src.next(); ok; f, ok = src.next() {
-		total++
-		if stopErr != nil {
+		sc.total++
+		if sc.stopErr != nil {
 			continue // keep counting
 		}
-		i := total - 1
+		i := sc.total - 1
 		if !f.complete {
-			stopErr = newError(ErrCorrupt, io.ErrUnexpectedEOF, "%s: corrupt image: truncated file (in frame %d)", format, i)
-			partial = true
+			sc.stopErr = newError(ErrCorrupt, io.ErrUnexpectedEOF, "%s: corrupt image: truncated file (in frame %d)", format, i)
+			sc.partial = true
 			continue
 		}
 		if f.bad != "" {
-			stopErr = newError(ErrCorrupt, nil, "%s: corrupt image: frame %d: %s", format, i, f.bad)
-			partial = true
+			sc.stopErr = newError(ErrCorrupt, nil, "%s: corrupt image: frame %d: %s", format, i, f.bad)
+			sc.partial = true
 			continue
 		}
 		cost := int64(frameOverhead)
 		if !f.rect.Intersect(canvasRect).Empty() {
 			fw, fh := int64(f.rect.Dx()), int64(f.rect.Dy())
 			if fw*fh > lim.MaxPixels {
-				stopErr = newError(ErrTooLarge, nil, "%s: image too large: frame %d is %dx%d pixels, over the limit of %d pixels",
+				sc.stopErr = newError(ErrTooLarge, nil, "%s: image too large: frame %d is %dx%d pixels, over the limit of %d pixels",
 					format, i, fw, fh, lim.MaxPixels)
-				partial = true
+				sc.partial = true
 				continue
 			}
 			if f.implausible {
-				stopErr = newError(ErrCorrupt, io.ErrUnexpectedEOF, "%s: corrupt image: frame %d (%dx%d) has only %d bytes of image data",
+				sc.stopErr = newError(ErrCorrupt, io.ErrUnexpectedEOF, "%s: corrupt image: frame %d (%dx%d) has only %d bytes of image data",
 					format, i, fw, fh, f.payload)
-				partial = true
+				sc.partial = true
 				continue
 			}
 			cost += fw * fh * max(1, f.weight)
+			sc.maxFrameArea = max(sc.maxFrameArea, fw*fh)
 		}
-		if usable > 0 && used+cost > lim.MaxTotalPixels {
-			stopErr = newError(ErrTooLarge, nil, "%s: work budget of %d pixels exhausted at frame %d", format, lim.MaxTotalPixels, i)
-			partial = true
+		if sc.usable > 0 && sc.work+cost > lim.MaxTotalPixels {
+			sc.stopErr = newError(ErrTooLarge, nil, "%s: work budget of %d pixels exhausted at frame %d", format, lim.MaxTotalPixels, i)
+			sc.partial, sc.overBudget = true, true
 			continue
 		}
-		used += cost
-		usable++
+		sc.work += cost
+		sc.usable++
 	}
-	if usable == 0 {
-		if stopErr != nil {
-			return nil, stopErr
+	if sc.usable == 0 {
+		if sc.stopErr != nil {
+			return sc, sc.stopErr
 		}
 		if src.truncated() {
-			return nil, newError(ErrCorrupt, io.ErrUnexpectedEOF, "%s: corrupt image: truncated file (no complete frame)", format)
+			return sc, newError(ErrCorrupt, io.ErrUnexpectedEOF, "%s: corrupt image: truncated file (no complete frame)", format)
 		}
-		return nil, newError(ErrCorrupt, nil, "%s: corrupt image: no image data", format)
+		return sc, newError(ErrCorrupt, nil, "%s: corrupt image: no image data", format)
 	}
+	return sc, nil
+}
 
-	// Choose the snapshots. Their total size is capped at MaxPixels so the
-	// output of a large animation costs no more than one maximal still.
-	k := min(lim.MaxFrames, usable)
-	k = int(min(int64(k), max(1, lim.MaxPixels/(int64(w)*int64(h)))))
-	want := sampleIndices(usable, k)
+// sampleAnimation runs steps 2 and 3 of the sampling decoder on a w x h
+// canvas, after scanAnimation: up to k snapshots, evenly spread.
+func sampleAnimation(format string, w, h int, src frameSource, sc animScan, k int) (*Decoded, error) {
+	canvasRect := image.Rect(0, 0, w, h)
+	// Choose the snapshots. Their total size is capped by the caller (k) so
+	// the output of a large animation costs no more than one maximal still.
+	want := sampleIndices(sc.usable, k)
 	last := want[len(want)-1]
 
 	// Pass 2: decode and composite frames 0..last.
 	c := compositor{rect: canvasRect}
-	out := &Decoded{Format: format, Width: w, Height: h, FrameCount: total, Partial: partial}
+	out := &Decoded{Format: format, Width: w, Height: h, FrameCount: sc.total, Partial: sc.partial}
 	src.reset()
 	for i := 0; i <= last; i++ {
 		f, ok := src.next()
@@ -182,6 +198,58 @@ func decodeAnimation(format string, w, h int, src frameSource, lim Limits) (*Dec
 		}
 	}
 	return out, nil
+}
+
+// animIter composites every usable frame in turn, holding one canvas.
+type animIter struct {
+	format string
+	src    frameSource
+	c      compositor
+	next   int // index of the next frame
+	n      int // usable frames
+	err    error
+}
+
+func newAnimIter(format string, w, h int, src frameSource, sc animScan) *animIter {
+	src.reset()
+	return &animIter{format: format, src: src, c: compositor{rect: image.Rect(0, 0, w, h)}, n: sc.usable}
+}
+
+// frame decodes and composites the next frame and returns the canvas
+// (valid until the next call) and the frame's index, or io.EOF. A frame
+// that fails to decode after the first ends the iteration, as in browsers;
+// failed reports why.
+func (a *animIter) frame() (image.Image, int, error) {
+	if a.next >= a.n || a.err != nil {
+		return nil, 0, io.EOF
+	}
+	i := a.next
+	a.next++
+	f, ok := a.src.next()
+	if !ok || !f.complete {
+		a.err = newError(ErrCorrupt, nil, "%s: corrupt image: frame %d vanished", a.format, i)
+		return nil, 0, io.EOF // cannot happen: pass 1 saw these frames
+	}
+	var img image.Image
+	if !f.rect.Intersect(a.c.rect).Empty() {
+		var err error
+		img, err = a.src.decode(&f)
+		if err == nil {
+			err = checkDecoded(a.format, img, f.rect.Dx(), f.rect.Dy())
+		}
+		if err != nil {
+			if i == 0 {
+				return nil, 0, err
+			}
+			a.err = err
+			return nil, 0, io.EOF
+		}
+	}
+	if a.n == 1 && img != nil && f.rect == a.c.rect {
+		return img, 0, nil // as in sampleAnimation: the compact still
+	}
+	a.c.draw(&f, img)
+	return a.c.canvas, i, nil
 }
 
 // sampleIndices picks k of the frames 0..n-1, evenly spread, always

@@ -12,7 +12,9 @@ import (
 // image need not even be one of its frames. A classifier that looked only
 // at the default image could be bypassed by hiding content in the frames,
 // so APNGs are decoded like GIFs: each frame is wrapped in a minimal PNG for
-// png.Decode and composited by decodeAnimation.
+// png.Decode and composited by the animation driver (anim.go). A default
+// image that is not a frame is decoded too: thumbnailers, image/png and
+// every viewer without APNG support show it.
 
 // apngSource is the frameSource of an APNG.
 type apngSource struct {
@@ -29,11 +31,17 @@ type apngSource struct {
 	done      bool
 	trunc     bool
 	buf       []byte // reused buffer for the single-frame PNG
+	colour    *colourTransform
+	// defaultSeparate: the IDAT image comes before the first fcTL, so it
+	// is not a frame of the animation (browsers never show it; image/png
+	// and other viewers without APNG support show only it).
+	defaultSeparate bool
 }
 
 // newAPNGSource returns the animation of a PNG, or nil when the file is a
 // plain PNG: no acTL chunk before the image data, zero frames, or no fcTL
 // chunk (browsers then show the default image, and so do we).
+// defaultSeparate is set when the default image is not frame 0.
 func newAPNGSource(data []byte, w, h int) *apngSource {
 	s := &apngSource{data: data, width: w, height: h}
 	sawIDAT := false
@@ -62,6 +70,7 @@ func newAPNGSource(data []byte, w, h int) *apngSource {
 		case "fcTL":
 			if s.first == 0 {
 				s.first = pos
+				s.defaultSeparate = sawIDAT
 			}
 		}
 		if typ == "IEND" || (s.first != 0 && sawIDAT) {
@@ -94,6 +103,8 @@ func (s *apngSource) reset() {
 }
 
 func (s *apngSource) truncated() bool { return s.trunc }
+
+func (s *apngSource) dataEnd() int { return pngEnd(s.data) }
 
 // next returns the frame described by the next fcTL chunk; its data is
 // every IDAT/fdAT chunk up to the following fcTL or IEND. Frames beyond the
@@ -232,6 +243,9 @@ func (s *apngSource) decode(f *animFrame) (image.Image, error) {
 	img, err := safely("png", func() (image.Image, error) { return png.Decode(bytes.NewReader(b)) })
 	if err != nil {
 		return nil, corrupt("png", err)
+	}
+	if s.colour != nil {
+		img = s.colour.apply(img)
 	}
 	return img, nil
 }

@@ -244,21 +244,32 @@ func TestAPNGMatchesOracle(t *testing.T) {
 }
 
 // TestAPNGHiddenDefaultImage: the default image is not part of the
-// animation; browsers show only the frames, and so must the classifier.
+// animation. Browsers show only the frames, but image/png, thumbnailers
+// and viewers without APNG support show only the default image, so both
+// are decoded: the default image first, at index -1.
 func TestAPNGHiddenDefaultImage(t *testing.T) {
 	white := patchFrame(0, 0, 8, 8, func(x, y int) color.NRGBA { return color.NRGBA{255, 255, 255, 255} })
 	red := patchFrame(0, 0, 8, 8, func(x, y int) color.NRGBA { return color.NRGBA{255, 0, 0, 255} })
 	blue := patchFrame(0, 0, 8, 8, func(x, y int) color.NRGBA { return color.NRGBA{0, 0, 255, 255} })
 	data := makeAPNG(t, 8, 8, white, []apngFrame{{red, 0, 0}, {blue, 0, 0}})
 	d := mustDecode(t, data, Limits{})
-	if d.FrameCount != 2 || len(d.Frames) != 2 {
-		t.Fatalf("FrameCount %d, %d frames", d.FrameCount, len(d.Frames))
+	if d.FrameCount != 2 || len(d.Frames) != 3 || fmt.Sprint(d.FrameIndex) != "[-1 0 1]" {
+		t.Fatalf("FrameCount %d, %d frames %v", d.FrameCount, len(d.Frames), d.FrameIndex)
 	}
-	if got := rgbaAt(d.Frames[0], 4, 4); got != (color.NRGBA{255, 0, 0, 255}) {
-		t.Errorf("frame 0 = %v, want red (not the white default image)", got)
+	for i, want := range []color.NRGBA{{255, 255, 255, 255}, {255, 0, 0, 255}, {0, 0, 255, 255}} {
+		if got := rgbaAt(d.Frames[i], 4, 4); got != want {
+			t.Errorf("frame %d = %v, want %v", d.FrameIndex[i], got, want)
+		}
 	}
-	if got := rgbaAt(d.Frames[1], 4, 4); got != (color.NRGBA{0, 0, 255, 255}) {
-		t.Errorf("frame 1 = %v, want blue", got)
+	// With one sampled frame, the default image still comes with frame 0.
+	d = mustDecode(t, data, Limits{MaxFrames: 1})
+	if fmt.Sprint(d.FrameIndex) != "[-1 0]" {
+		t.Errorf("MaxFrames 1: frames %v", d.FrameIndex)
+	}
+	// When the default image is frame 0, it is not repeated.
+	d = mustDecode(t, makeAPNG(t, 8, 8, nil, []apngFrame{{red, 0, 0}, {blue, 0, 0}}), Limits{})
+	if fmt.Sprint(d.FrameIndex) != "[0 1]" {
+		t.Errorf("default image as frame 0: frames %v", d.FrameIndex)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 	"image/gif"
+	"io"
 	"testing"
 )
 
@@ -38,6 +39,9 @@ func FuzzDecode(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s)
 	}
+	for _, s := range colourSeeds(f) {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := DecodeBytes(data, fuzzLimits)
 		if err != nil {
@@ -45,7 +49,7 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("result and error: %v", err)
 			}
 			n := 0
-			for _, kind := range []error{ErrUnsupported, ErrTooLarge, ErrEmpty, ErrCorrupt} {
+			for _, kind := range sentinels {
 				if errors.Is(err, kind) {
 					n++
 				}
@@ -66,6 +70,88 @@ func FuzzDecode(f *testing.F) {
 			b := fr.Bounds()
 			_ = fr.At(b.Min.X, b.Min.Y)
 			_ = fr.At(b.Max.X-1, b.Max.Y-1)
+		}
+	})
+}
+
+var sentinels = []error{ErrUnsupported, ErrTooLarge, ErrEmpty, ErrCorrupt, ErrTooManyFrames}
+
+func checkSentinel(t *testing.T, err error) {
+	t.Helper()
+	n := 0
+	for _, kind := range sentinels {
+		if errors.Is(err, kind) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("error %q wraps %d sentinels, want 1", err, n)
+	}
+}
+
+// FuzzFrames runs the every-frame reader: the scan-first refusals, the
+// frame iteration, duplicate skipping, the APNG default image and colour
+// conversion.
+func FuzzFrames(f *testing.F) {
+	anim := encGIF(f, animation(false))
+	for _, s := range [][]byte{
+		anim, anim[:len(anim)*2/3], encPNG(f, quadrants(5, 3)), encJPEG(f, quadrants(9, 7), 75),
+		makeAPNG(f, 24, 16, nil, apngTestFrames()),
+		makeAPNG(f, 8, 8, patchFrame(0, 0, 8, 8, func(x, y int) color.NRGBA { return color.NRGBA{9, 9, 9, 255} }), apngTestFrames()[:2]),
+		rawGIF(8, 8, frameBlockOf(f, 8, 8, 1), 6, true),
+	} {
+		f.Add(s)
+	}
+	for _, s := range colourSeeds(f) {
+		f.Add(s)
+	}
+	lim := fuzzLimits
+	lim.MaxFrameCount = 5
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := NewFrameReader(data, lim)
+		if err != nil {
+			checkSentinel(t, err)
+			return
+		}
+		info := r.Info()
+		n := 0
+		for {
+			fr, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				checkSentinel(t, err)
+				return
+			}
+			if b := fr.Image.Bounds(); b.Dx() != info.Width || b.Dy() != info.Height {
+				t.Fatalf("frame %d is %v, want %dx%d", fr.Index, b, info.Width, info.Height)
+			}
+			n++
+		}
+		if n+r.Skipped() > info.Frames {
+			t.Fatalf("%d frames and %d skipped, Info says %d", n, r.Skipped(), info.Frames)
+		}
+	})
+}
+
+// FuzzICC parses ICC profiles, as found in iCCP chunks.
+func FuzzICC(f *testing.F) {
+	for _, p := range iccSeeds() {
+		f.Add(p, byte(3))
+		f.Add(p, byte(1))
+	}
+	f.Fuzz(func(t *testing.T, p []byte, channels byte) {
+		prof, err := parseICC(p, int(channels%4))
+		if err != nil {
+			return
+		}
+		for _, c := range prof.trc {
+			for _, x := range []float64{0, 0.25, 1} {
+				if y := c.eval(x); !(y >= 0 && y <= 1) {
+					t.Fatalf("curve(%v) = %v", x, y)
+				}
+			}
 		}
 	})
 }

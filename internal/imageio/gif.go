@@ -48,8 +48,8 @@ func parseGIFHeader(data []byte) (gifHeader, error) {
 	return h, nil
 }
 
-// decodeGIF decodes a GIF: a still, or sampled snapshots of an animation.
-func decodeGIF(data []byte, lim Limits) (*Decoded, error) {
+// openGIF opens a GIF: a still is a one-frame animation.
+func openGIF(data []byte, lim Limits) (*opened, error) {
 	hdr, err := parseGIFHeader(data)
 	if err != nil {
 		return nil, err
@@ -57,7 +57,13 @@ func decodeGIF(data []byte, lim Limits) (*Decoded, error) {
 	if err := checkDims("gif", hdr.width, hdr.height, lim); err != nil {
 		return nil, err
 	}
-	return decodeAnimation("gif", hdr.width, hdr.height, &gifSource{data: data, hdr: hdr}, lim)
+	o := &opened{info: Info{Format: "gif", Width: hdr.width, Height: hdr.height}}
+	if err := o.animated(&gifSource{data: data, hdr: hdr}, lim); err != nil {
+		return nil, err
+	}
+	// Canvas, saved region for "previous" disposal, one paletted frame.
+	o.info.Memory = 8*int64(hdr.width)*int64(hdr.height) + o.scan.maxFrameArea
+	return o, nil
 }
 
 // gifSource is the frameSource of a GIF. Scanning only follows block
@@ -81,6 +87,14 @@ func (s *gifSource) reset() {
 }
 
 func (s *gifSource) truncated() bool { return s.trunc }
+
+// dataEnd is the offset after the trailer; the listing stops on it.
+func (s *gifSource) dataEnd() int {
+	if s.pos < len(s.data) && s.data[s.pos] == 0x3b {
+		return s.pos + 1
+	}
+	return min(s.pos, len(s.data))
+}
 
 // skipSubBlocks follows a chain of data sub-blocks starting at p and
 // returns the offset after its zero-length terminator, the payload size,

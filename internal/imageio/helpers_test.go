@@ -183,14 +183,24 @@ func checkInvariants(t testing.TB, d *Decoded, lim Limits) {
 	if int64(d.Width)*int64(d.Height) > lim.MaxPixels {
 		t.Fatalf("size %dx%d over MaxPixels %d", d.Width, d.Height, lim.MaxPixels)
 	}
-	if len(d.Frames) < 1 || len(d.Frames) > lim.MaxFrames {
-		t.Fatalf("%d frames, want 1..%d", len(d.Frames), lim.MaxFrames)
+	// An APNG default image that is not a frame comes first, at index -1.
+	deflt := len(d.FrameIndex) > 0 && d.FrameIndex[0] == -1
+	maxFrames := lim.MaxFrames
+	if deflt {
+		maxFrames = max(2, maxFrames)
+	}
+	if len(d.Frames) < 1 || len(d.Frames) > maxFrames {
+		t.Fatalf("%d frames, want 1..%d", len(d.Frames), maxFrames)
 	}
 	if len(d.FrameIndex) != len(d.Frames) {
 		t.Fatalf("%d frame indices for %d frames", len(d.FrameIndex), len(d.Frames))
 	}
-	if d.FrameIndex[0] != 0 {
-		t.Fatalf("first frame index %d", d.FrameIndex[0])
+	first := 0
+	if deflt {
+		first = 1
+	}
+	if len(d.FrameIndex) <= first || d.FrameIndex[first] != 0 {
+		t.Fatalf("frame indices %v: want the first animation frame to be 0", d.FrameIndex)
 	}
 	var px int64
 	for i, f := range d.Frames {
@@ -205,8 +215,12 @@ func checkInvariants(t testing.TB, d *Decoded, lim Limits) {
 		}
 		px += int64(d.Width) * int64(d.Height)
 	}
-	if px > lim.MaxPixels {
-		t.Fatalf("output holds %d pixels, over MaxPixels %d", px, lim.MaxPixels)
+	limit := lim.MaxPixels
+	if deflt {
+		limit += int64(d.Width) * int64(d.Height)
+	}
+	if px > limit {
+		t.Fatalf("output holds %d pixels, over %d", px, limit)
 	}
 	if d.FrameCount < d.FrameIndex[len(d.FrameIndex)-1]+1 {
 		t.Fatalf("FrameCount %d but frame index %d", d.FrameCount, d.FrameIndex[len(d.FrameIndex)-1])

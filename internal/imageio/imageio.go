@@ -32,6 +32,11 @@ const (
 	// of GIF frames: about 2 s native and 6 s in WebAssembly; real
 	// animations rarely need a tenth of it.
 	DefaultMaxTotalPixels int64 = 500_000_000
+	// DefaultMaxDecodeBytes bounds the estimated memory of one decode (see
+	// Limits.MaxDecodeBytes): a 50 MP progressive JPEG with subsampled
+	// chroma, or a 50 MP 16-bit PNG, fits; a 50 MP 16-bit interlaced PNG
+	// with a colour profile does not.
+	DefaultMaxDecodeBytes int64 = 1 << 30
 )
 
 // Limits bounds the resources one decode may use. The zero value means "all
@@ -45,8 +50,15 @@ type Limits struct {
 	// size of the snapshots returned for an animation (see Decoded.Frames),
 	// so the output never holds more than MaxPixels pixels in all.
 	MaxPixels int64
-	// MaxFrames is the most frames sampled from an animation.
+	// MaxFrames is the most frames Decode samples from an animation
+	// (besides an APNG default image that is not one of its frames, which
+	// takes one of them when MaxFrames > 1).
 	MaxFrames int
+	// MaxFrameCount is the most frames an animation may have for a
+	// FrameReader, which decodes every one: more fail with
+	// ErrTooManyFrames before any is decoded. Default DefaultMaxFrameCount.
+	// Decode, which samples, ignores it.
+	MaxFrameCount int
 	// MaxTotalPixels is a work budget so that a file with a huge number of
 	// frames cannot take minutes: each animation frame (GIF or APNG) costs
 	// its area plus a fixed per-frame overhead, and frames are decoded only
@@ -56,6 +68,13 @@ type Limits struct {
 	// set. The default allows a few seconds of CPU. For JPEG the same budget
 	// caps scans*pixels, defeating files with thousands of progressive scans.
 	MaxTotalPixels int64
+	// MaxDecodeBytes bounds the memory one decode may take, estimated
+	// from the header before anything is allocated: the decoder's pixel
+	// buffers (1 to 8 bytes per pixel by type and depth, twice that for an
+	// interlaced PNG, 5 times the samples of a progressive JPEG), the
+	// canvas and saved region of an animation, colour conversion. Over it:
+	// ErrTooLarge. Default DefaultMaxDecodeBytes.
+	MaxDecodeBytes int64
 	// IgnoreOrientation disables applying the JPEG EXIF Orientation tag.
 	// By default the tag is applied, as browsers do (CSS image-orientation:
 	// from-image), so that the classifier sees what a person would see.
@@ -76,6 +95,12 @@ func (l Limits) withDefaults() Limits {
 	}
 	if l.MaxTotalPixels <= 0 {
 		l.MaxTotalPixels = DefaultMaxTotalPixels
+	}
+	if l.MaxFrameCount <= 0 {
+		l.MaxFrameCount = DefaultMaxFrameCount
+	}
+	if l.MaxDecodeBytes <= 0 {
+		l.MaxDecodeBytes = DefaultMaxDecodeBytes
 	}
 	return l
 }
@@ -114,7 +139,7 @@ type Decoded struct {
 
 // Every error about the content of the input wraps exactly one of these
 // sentinels, so that callers (for example the HTTP middleware choosing
-// between 413, 415 and 422) can classify failures with errors.Is. Errors
+// its reason) can classify failures with errors.Is. Errors
 // from reading r or opening a file are returned (wrapped) as they are.
 // Truncated files also wrap io.ErrUnexpectedEOF.
 var (
@@ -129,6 +154,11 @@ var (
 	// ErrCorrupt: the input looks like a supported format but cannot be
 	// decoded (including truncated files and decoder panics).
 	ErrCorrupt = errors.New("corrupt image")
+	// ErrTooManyFrames: an animation has more frames than a FrameReader
+	// may decode (Limits.MaxFrameCount), or decoding them all would exceed
+	// the work budget (Limits.MaxTotalPixels). It is found by scanning the
+	// frame structure, before any frame is decoded.
+	ErrTooManyFrames = errors.New("too many frames")
 )
 
 // decodeError carries a readable message while unwrapping to both a
@@ -177,6 +207,17 @@ func Decode(r io.Reader, lim Limits) (*Decoded, error) {
 // lim.MaxBytes is rejected from its size alone, before reading.
 func DecodeFile(path string, lim Limits) (*Decoded, error) {
 	lim = lim.withDefaults()
+	data, err := ReadFile(path, lim)
+	if err != nil {
+		return nil, err
+	}
+	return decodeBytes(data, lim)
+}
+
+// ReadFile reads the file at path for decoding, at most lim.MaxBytes: a
+// regular file larger than that is rejected from its size alone.
+func ReadFile(path string, lim Limits) ([]byte, error) {
+	lim = lim.withDefaults()
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -189,11 +230,7 @@ func DecodeFile(path string, lim Limits) (*Decoded, error) {
 		}
 		sizeHint = st.Size()
 	}
-	data, err := readLimited(f, lim.MaxBytes, sizeHint)
-	if err != nil {
-		return nil, err
-	}
-	return decodeBytes(data, lim)
+	return readLimited(f, lim.MaxBytes, sizeHint)
 }
 
 // DecodeBytes decodes an image already in memory (for example a buffer
@@ -243,29 +280,13 @@ func readLimited(r io.Reader, max, sizeHint int64) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// decodeBytes sniffs the format and dispatches to its decoder.
+// decodeBytes opens data and decodes it (sampling animations).
 func decodeBytes(data []byte, lim Limits) (*Decoded, error) {
-	if len(data) == 0 {
-		return nil, newError(ErrEmpty, nil, "empty image: the input has no data")
-	}
-	format, err := sniff(data)
+	o, err := open(data, lim)
 	if err != nil {
 		return nil, err
 	}
-	switch format {
-	case "jpeg":
-		return decodeJPEG(data, lim)
-	case "png":
-		return decodePNG(data, lim)
-	case "gif":
-		return decodeGIF(data, lim)
-	case "webp":
-		return decodeWebP(data, lim)
-	case "bmp":
-		return decodeBMP(data, lim)
-	}
-	// Unreachable: sniff only returns the formats above.
-	return nil, newError(ErrUnsupported, nil, "unsupported format %q", format)
+	return o.sampled()
 }
 
 // checkDims validates declared dimensions before anything is allocated. The

@@ -36,10 +36,13 @@ type jpegInfo struct {
 	orientation int  // EXIF orientation 1-8, 0 when absent or invalid
 	scans       int  // number of SOS segments
 	progressive bool // SOF2 (the only progressive type Go decodes)
+	comps       int  // components in the frame header
+	h, v        [4]byte
+	end         int // offset after the EOI marker; 0 if none was found
 }
 
-// decodeJPEG decodes a JPEG and applies its EXIF orientation.
-func decodeJPEG(data []byte, lim Limits) (*Decoded, error) {
+// openJPEG opens a JPEG; decoding applies its EXIF orientation.
+func openJPEG(data []byte, lim Limits) (*opened, error) {
 	const format = "jpeg"
 	cfg, err := safely(format, func() (image.Config, error) { return jpeg.DecodeConfig(bytes.NewReader(data)) })
 	if err != nil {
@@ -52,19 +55,60 @@ func decodeJPEG(data []byte, lim Limits) (*Decoded, error) {
 	if err := checkScans(info, cfg, lim); err != nil {
 		return nil, err
 	}
-	img, err := safely(format, func() (image.Image, error) { return jpeg.Decode(bytes.NewReader(data)) })
-	if err != nil {
-		return nil, corrupt(format, err)
+	w, h := cfg.Width, cfg.Height
+	if !lim.IgnoreOrientation && info.orientation >= 5 {
+		w, h = h, w
 	}
-	if err := checkDecoded(format, img, cfg.Width, cfg.Height); err != nil {
-		return nil, err
+	o := &opened{info: Info{Format: format, Width: w, Height: h, FrameCount: 1, Frames: 1,
+		Orientation: info.orientation, Memory: jpegMemory(info, cfg, lim),
+		Work: int64(cfg.Width) * int64(cfg.Height) * int64(max(1, info.scans/jpegScanWeight))}}
+	if info.end > 0 {
+		o.info.Trailing = int64(len(data) - info.end)
+	}
+	o.still = func() (image.Image, error) {
+		img, err := safely(format, func() (image.Image, error) { return jpeg.Decode(bytes.NewReader(data)) })
+		if err != nil {
+			return nil, corrupt(format, err)
+		}
+		if err := checkDecoded(format, img, cfg.Width, cfg.Height); err != nil {
+			return nil, err
+		}
+		if !lim.IgnoreOrientation && info.orientation > 1 {
+			img = orient(img, info.orientation)
+		}
+		return img, nil
+	}
+	return o, nil
+}
+
+// jpegMemory is what image/jpeg allocates for a JPEG: its planes (padded
+// to whole MCUs, chroma subsampled), a 32-bit coefficient per sample for a
+// progressive file, the CMYK output of a 4-component one, and a rotated
+// copy when the EXIF orientation is applied.
+func jpegMemory(info jpegInfo, cfg image.Config, lim Limits) int64 {
+	n := max(1, info.comps)
+	hmax, vmax := 1, 1
+	for i := range n {
+		hmax, vmax = max(hmax, int(info.h[i])), max(vmax, int(info.v[i]))
+	}
+	mw := (int64(cfg.Width) + int64(8*hmax) - 1) / int64(8*hmax) * int64(8*hmax)
+	mh := (int64(cfg.Height) + int64(8*vmax) - 1) / int64(8*vmax) * int64(8*vmax)
+	var samples int64
+	for i := range n {
+		hi, vi := max(1, int64(info.h[i])), max(1, int64(info.v[i]))
+		samples += mw * mh * hi * vi / int64(hmax*vmax)
+	}
+	mem := samples
+	if info.progressive {
+		mem += 4 * samples
+	}
+	if n == 4 {
+		mem += 4 * int64(cfg.Width) * int64(cfg.Height)
 	}
 	if !lim.IgnoreOrientation && info.orientation > 1 {
-		img = orient(img, info.orientation)
+		mem += samples
 	}
-	d := single(format, img)
-	d.Orientation = info.orientation
-	return d, nil
+	return mem
 }
 
 // checkScans applies the scan limits described at jpegMaxScans.
@@ -117,6 +161,7 @@ func scanJPEG(data []byte) jpegInfo {
 			pos += 2 // stuffed zero, TEM, RSTn: no length
 			continue
 		case marker == 0xd9: // EOI
+			info.end = pos + 2
 			return info
 		}
 		if pos+4 > len(data) {
@@ -127,8 +172,16 @@ func scanJPEG(data []byte) jpegInfo {
 			return info
 		}
 		switch marker {
-		case 0xc2:
-			info.progressive = true
+		case 0xc0, 0xc1, 0xc2:
+			info.progressive = info.progressive || marker == 0xc2
+			if seg := data[pos+4 : end]; info.comps == 0 && len(seg) >= 6 {
+				n := min(int(seg[5]), 4, (len(seg)-6)/3)
+				info.comps = n
+				for i := range n {
+					f := seg[6+3*i+1]
+					info.h[i], info.v[i] = min(4, max(1, f>>4)), min(4, max(1, f&15))
+				}
+			}
 		case 0xe1: // APP1
 			if !sawExif && info.scans == 0 {
 				if seg := data[pos+4 : end]; bytes.HasPrefix(seg, []byte("Exif\x00\x00")) {

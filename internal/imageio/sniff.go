@@ -205,3 +205,21 @@ func be16(b []byte) uint16 { return uint16(b[0])<<8 | uint16(b[1]) }
 func be32(b []byte) uint32 {
 	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
 }
+
+// imageKinds are the formats recognise names that are images, though not
+// ones the decoders read.
+var imageKinds = map[string]bool{
+	"HEIC/HEIF": true, "AVIF": true, "TIFF or camera raw": true, "BigTIFF": true, "Canon CR3 raw": true,
+	"ICO": true, "CUR": true, "JPEG XL": true, "JPEG 2000": true, "Photoshop PSD": true,
+	"Netpbm": true, "QOI": true, "DDS": true, "SVG": true,
+}
+
+// LooksLikeImage reports whether data starts like an image file: one of
+// the supported formats, or an image format the decoders lack (HEIC, AVIF,
+// TIFF, SVG, ...). Text, archives, documents and media are not images.
+func LooksLikeImage(data []byte) bool {
+	if _, err := sniff(data); err == nil {
+		return true
+	}
+	return imageKinds[recognise(data)]
+}

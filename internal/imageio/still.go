@@ -11,25 +11,14 @@ import (
 	"golang.org/x/image/webp"
 )
 
-// decodeStill is the common path for single-image formats: header first,
-// limits, a format-specific plausibility check, then the real decode.
-func decodeStill(format string, data []byte, lim Limits,
+// openStill is the common path for single-image formats: header first,
+// limits, a format-specific plausibility check; the real decode is left to
+// the returned opened's still function.
+func openStill(format string, data []byte, lim Limits,
 	config func(io.Reader) (image.Config, error),
 	decode func(io.Reader) (image.Image, error),
 	plausible func(cfg image.Config) error,
-) (*Decoded, error) {
-	return decodeStillOrAnim(format, data, lim, config, decode, plausible, nil)
-}
-
-// decodeStillOrAnim is decodeStill with an optional animation hook: when
-// anim returns a frameSource for the validated header, the file is decoded
-// as an animation instead.
-func decodeStillOrAnim(format string, data []byte, lim Limits,
-	config func(io.Reader) (image.Config, error),
-	decode func(io.Reader) (image.Image, error),
-	plausible func(cfg image.Config) error,
-	anim func(cfg image.Config) frameSource,
-) (*Decoded, error) {
+) (*opened, error) {
 	// Check the raw header first: the decoders' own overflow checks (on
 	// 32-bit platforms, or WebP's 2^31 cap) would otherwise report a huge
 	// image as unsupported or corrupt instead of too large.
@@ -50,35 +39,117 @@ func decodeStillOrAnim(format string, data []byte, lim Limits,
 			return nil, err
 		}
 	}
-	if anim != nil {
-		if src := anim(cfg); src != nil {
-			return decodeAnimation(format, cfg.Width, cfg.Height, src, lim)
+	o := &opened{info: Info{Format: format, Width: cfg.Width, Height: cfg.Height, FrameCount: 1, Frames: 1,
+		Work: int64(cfg.Width) * int64(cfg.Height)}}
+	o.still = func() (image.Image, error) {
+		img, err := safely(format, func() (image.Image, error) { return decode(bytes.NewReader(data)) })
+		if err != nil {
+			return nil, corrupt(format, err)
 		}
+		if err := checkDecoded(format, img, cfg.Width, cfg.Height); err != nil {
+			return nil, err
+		}
+		return img, nil
 	}
-	img, err := safely(format, func() (image.Image, error) { return decode(bytes.NewReader(data)) })
-	if err != nil {
-		return nil, corrupt(format, err)
-	}
-	if err := checkDecoded(format, img, cfg.Width, cfg.Height); err != nil {
-		return nil, err
-	}
-	return single(format, img), nil
+	return o, nil
 }
 
 // deflateMaxRatio is the largest possible DEFLATE expansion: a 258-byte
 // match coded in two 1-bit codes.
 const deflateMaxRatio = 1032
 
-// decodePNG decodes a PNG, or the animation of an APNG (see apng.go).
-func decodePNG(data []byte, lim Limits) (*Decoded, error) {
-	return decodeStillOrAnim("png", data, lim, png.DecodeConfig, png.Decode,
-		func(cfg image.Config) error { return pngPlausible(data, cfg) },
-		func(cfg image.Config) frameSource {
-			if src := newAPNGSource(data, cfg.Width, cfg.Height); src != nil {
-				return src
+// openPNG opens a PNG, or the animation of an APNG (see apng.go), with
+// the colour conversion its chunks call for (see colour.go).
+func openPNG(data []byte, lim Limits) (*opened, error) {
+	o, err := openStill("png", data, lim, png.DecodeConfig, png.Decode,
+		func(cfg image.Config) error { return pngPlausible(data, cfg) })
+	if err != nil {
+		return nil, err
+	}
+	colour, err := pngColourInfo(data)
+	if err != nil {
+		return nil, err
+	}
+	w, h := o.info.Width, o.info.Height
+	o.info.Trailing = int64(len(data) - pngEnd(data))
+	bpp, interlaced, deep := pngBytesPerPixel(data)
+	perPixel := func(area int64) int64 {
+		n := area * bpp
+		if interlaced {
+			n *= 2 // each pass is a separate image until merged
+		}
+		if colour != nil && deep {
+			n += 4 * area // converted to 8 bits
+		}
+		return n
+	}
+	canvas := int64(w) * int64(h)
+	if src := newAPNGSource(data, w, h); src != nil {
+		src.colour = colour
+		trailing := o.info.Trailing
+		if err := o.animated(src, lim); err != nil {
+			return nil, err
+		}
+		o.info.Trailing = trailing
+		o.still = nil
+		// Canvas, saved region for "previous" disposal, one decoded frame.
+		o.info.Memory = 8*canvas + perPixel(o.scan.maxFrameArea)
+		if src.defaultSeparate {
+			o.info.DefaultImage = true
+			o.info.Frames++
+			o.info.Work += canvas
+			o.info.Memory += perPixel(canvas)
+			o.deflt = func() (image.Image, error) { return pngDecodeDefault(data, w, h, colour) }
+		}
+		return o, nil
+	}
+	o.info.Memory = perPixel(canvas)
+	if colour != nil {
+		still := o.still
+		o.still = func() (image.Image, error) {
+			img, err := still()
+			if err != nil {
+				return nil, err
 			}
-			return nil
-		})
+			return colour.apply(img), nil
+		}
+	}
+	return o, nil
+}
+
+// pngBytesPerPixel is what image/png allocates per pixel for a PNG's IHDR:
+// the image type it returns, whether it is interlaced, and whether its
+// samples are 16-bit.
+func pngBytesPerPixel(data []byte) (bpp int64, interlaced, deep bool) {
+	if len(data) < 33 {
+		return 8, false, true
+	}
+	depth, ct := data[24], data[25]
+	trns := false
+	for pos := 8; ; {
+		typ, _, end, ok := pngChunk(data, pos)
+		if !ok || typ == "IDAT" {
+			break
+		}
+		trns = trns || typ == "tRNS"
+		pos = end
+	}
+	deep = depth == 16
+	switch {
+	case ct == 3:
+		bpp = 1
+	case ct == 0 && !trns:
+		bpp = 1
+		if deep {
+			bpp = 2
+		}
+	default: // NRGBA, RGBA, or their 16-bit versions
+		bpp = 4
+		if deep {
+			bpp = 8
+		}
+	}
+	return bpp, data[28] == 1, deep
 }
 
 // pngPlausible rejects a PNG whose image data is too short to possibly
@@ -127,35 +198,49 @@ func pngPlausible(data []byte, cfg image.Config) error {
 	return nil
 }
 
-// decodeBMP decodes a BMP (uncompressed variants, as x/image supports).
-func decodeBMP(data []byte, lim Limits) (*Decoded, error) {
-	return decodeStill("bmp", data, lim, bmp.DecodeConfig, bmp.Decode, func(cfg image.Config) error {
+// openBMP opens a BMP (uncompressed variants, as x/image supports).
+func openBMP(data []byte, lim Limits) (*opened, error) {
+	o, err := openStill("bmp", data, lim, bmp.DecodeConfig, bmp.Decode, func(cfg image.Config) error {
 		return bmpPlausible(data, cfg)
 	})
+	if err != nil {
+		return nil, err
+	}
+	o.info.Memory = 4 * int64(o.info.Width) * int64(o.info.Height)
+	if end := bmpEnd(data, o.info.Width, o.info.Height); end < len(data) {
+		o.info.Trailing = int64(len(data) - end)
+	}
+	return o, nil
+}
+
+// bmpNeed is how many bytes an uncompressed BMP's rows reach to, from its
+// header; ok is false for variants whose size the header does not tell.
+func bmpNeed(data []byte, w, h int) (need, bpp int64, ok bool) {
+	if len(data) < 30 {
+		return 0, 0, false
+	}
+	offset := int64(le32(data[10:]))
+	bpp = int64(le16(data[28:]))
+	var row int64
+	switch bpp {
+	case 1, 2, 4, 8:
+		ppb := 8 / bpp
+		row = ((int64(w)+ppb-1)/ppb + 3) &^ 3
+	case 24:
+		row = (3*int64(w) + 3) &^ 3
+	case 32:
+		row = 4 * int64(w)
+	default:
+		return 0, bpp, false
+	}
+	return offset + row*int64(h), bpp, true
 }
 
 // bmpPlausible checks that an uncompressed BMP holds all its rows before
 // the decoder allocates the canvas (see pngPlausible for why).
 func bmpPlausible(data []byte, cfg image.Config) error {
-	if len(data) < 30 {
-		return nil
-	}
-	offset := int64(le32(data[10:]))
-	bpp := int64(le16(data[28:]))
-	w, h := int64(cfg.Width), int64(cfg.Height)
-	var row int64
-	switch bpp {
-	case 1, 2, 4, 8:
-		ppb := 8 / bpp
-		row = ((w+ppb-1)/ppb + 3) &^ 3
-	case 24:
-		row = (3*w + 3) &^ 3
-	case 32:
-		row = 4 * w
-	default:
-		return nil
-	}
-	if need := offset + row*h; int64(len(data)) < need {
+	need, bpp, ok := bmpNeed(data, cfg.Width, cfg.Height)
+	if ok && int64(len(data)) < need {
 		return newError(ErrCorrupt, io.ErrUnexpectedEOF,
 			"bmp: corrupt image: truncated file (%d bytes, %dx%d at %d bits per pixel needs %d)",
 			len(data), cfg.Width, cfg.Height, bpp, need)
@@ -163,16 +248,36 @@ func bmpPlausible(data []byte, cfg image.Config) error {
 	return nil
 }
 
-// decodeWebP decodes a still WebP (lossy, lossless, or lossy with alpha).
+// bmpEnd is the offset after a BMP's pixel rows (len(data) if unknown).
+func bmpEnd(data []byte, w, h int) int {
+	need, _, ok := bmpNeed(data, w, h)
+	if !ok || need > int64(len(data)) {
+		return len(data)
+	}
+	return int(need)
+}
+
+// openWebP opens a still WebP (lossy, lossless, or lossy with alpha).
 // x/image has no animation support: animated files are reported as
 // unsupported rather than corrupt, so users learn why they were refused.
-func decodeWebP(data []byte, lim Limits) (*Decoded, error) {
+func openWebP(data []byte, lim Limits) (*opened, error) {
 	animated := webpAnimated(data)
-	d, err := decodeStill("webp", data, lim, webp.DecodeConfig, webp.Decode, nil)
-	if err != nil && animated && !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrEmpty) {
+	o, err := openStill("webp", data, lim, webp.DecodeConfig, webp.Decode, nil)
+	if animated && (err == nil || !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrEmpty)) {
 		return nil, newError(ErrUnsupported, nil, "webp: animated WebP is not supported")
 	}
-	return d, err
+	if err != nil {
+		return nil, err
+	}
+	// Lossless: the decoder's ARGB words and the NRGBA output; lossy:
+	// YCbCr 4:2:0 and an alpha plane.
+	o.info.Memory = 8 * int64(o.info.Width) * int64(o.info.Height)
+	if len(data) >= 8 {
+		if end := int64(le32(data[4:])) + 8; end < int64(len(data)) {
+			o.info.Trailing = int64(len(data)) - end - end&1
+		}
+	}
+	return o, nil
 }
 
 // webpAnimated reports whether a WebP declares animation: the VP8X

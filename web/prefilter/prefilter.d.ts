@@ -6,7 +6,7 @@ import type { ClassName, Detector, Result } from '../nsfw.js';
 export declare const FORMATS: readonly ['jpeg', 'png', 'gif', 'webp', 'bmp'];
 
 /** Why a file is refused; the same codes as the server's JSON reasons. */
-export type Reason = 'nsfw' | 'decode' | 'too-large' | 'unsupported' | 'empty' | 'engine';
+export type Reason = 'nsfw' | 'decode' | 'too-large' | 'too-many-frames' | 'unsupported' | 'empty' | 'engine';
 export declare const REASONS: readonly Reason[];
 
 export type Format = 'jpeg' | 'png' | 'gif' | 'webp' | 'bmp' | 'webp-animated' | 'heic' | 'avif' | 'tiff' | 'pdf' | 'svg';
@@ -56,6 +56,7 @@ export interface Messages {
   nsfw(v: MessageInfo): string;
   decode(v: MessageInfo): string;
   'too-large'(v: MessageInfo): string;
+  'too-many-frames'(v: MessageInfo): string;
   unsupported(v: MessageInfo): string;
   empty(v: MessageInfo): string;
   engine(v: MessageInfo): string;
@@ -66,6 +67,8 @@ export interface Messages {
   tooMuch(c: { bytes: number; maxBytes: number }): string;
   oneOnly(c: { total: number }): string;
   waiting(): string;
+  /** Files left out of a submission (formdata) because they were not checked and accepted yet. */
+  notSent(c: { total: number }): string;
   unchecked(): string;
   cleared(): string;
 }
@@ -106,6 +109,8 @@ export interface GuardOptions extends CheckOptions {
   submitWhenReady?: boolean;
   /** Let the form through when the engine cannot run in this browser (default false). */
   allowUnchecked?: boolean;
+  /** The file fields the server checks (ClientConfig.fields); default all. */
+  fields?: readonly string[] | null;
 }
 
 export interface Guard {
@@ -124,4 +129,18 @@ export interface PrefilterEventDetail {
   verdicts: Verdict[];
 }
 
+/**
+ * Guards the input and its whole form: files are checked when chosen and
+ * again at submission (whatever set them), and the formdata of every
+ * submission (form.submit(), new FormData(form) too) keeps only files
+ * checked and accepted.
+ */
 export declare function guardFileInput(input: HTMLInputElement, options: GuardOptions): Guard;
+
+/** The form fires this when it left files out of a submission. */
+export interface PrefilterRemovedEventDetail {
+  files: File[];
+}
+
+/** Guards a form's submissions without a file input to show (inputs added later). */
+export declare function guardForm(form: HTMLFormElement, options: GuardOptions): { dispose(): void };

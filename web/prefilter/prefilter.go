@@ -68,7 +68,15 @@ func received(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rep := upload.ReportFrom(r.Context())
-	if rep == nil || r.MultipartForm == nil || len(rep.Files) == 0 {
+	var files []upload.FileReport
+	if rep != nil {
+		for _, f := range rep.Files {
+			if f.InText == "" { // images found in text fields are checked too, but are not files
+				files = append(files, f)
+			}
+		}
+	}
+	if rep == nil || r.MultipartForm == nil || len(files) == 0 {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "no-files", "message": "no image was chosen"})
 		return
 	}
@@ -78,7 +86,7 @@ func received(w http.ResponseWriter, r *http.Request) {
 		Files   []receivedFile `json:"files"`
 	}{Caption: r.PostFormValue("caption")}
 	seen := map[string]int{}
-	for _, f := range rep.Files {
+	for _, f := range files {
 		fh := r.MultipartForm.File[f.Field][seen[f.Field]]
 		seen[f.Field]++
 		file, err := fh.Open()

@@ -15,12 +15,18 @@
 // The check in the browser spares honest users a slow round trip and keeps
 // rejected images on their device. Any client can skip it: the server must
 // check again, with the same policy (github.com/nsfw-go/nsfw/upload).
+//
+// The check is tied to the files actually sent, not to change events:
+// at submission every file input of the form is checked again (files set
+// from script without a change event, inputs added later), and at the
+// `formdata` event, which form.submit() and new FormData(form) fire too,
+// any file not yet checked and accepted is taken out of the data sent.
 
 /** The formats the Go server decodes; others are refused here too, even where this browser could decode them. */
 export const FORMATS = Object.freeze(['jpeg', 'png', 'gif', 'webp', 'bmp']);
 
 /** Why a file is refused: the codes of the server's JSON reasons and of nsfw.js's NSFWError. */
-export const REASONS = Object.freeze(['nsfw', 'decode', 'too-large', 'unsupported', 'empty', 'engine']);
+export const REASONS = Object.freeze(['nsfw', 'decode', 'too-large', 'too-many-frames', 'unsupported', 'empty', 'engine']);
 
 const FORMAT_NAMES = {
   jpeg: 'JPEG', png: 'PNG', gif: 'GIF', webp: 'WebP', bmp: 'BMP',
@@ -80,6 +86,7 @@ export const MESSAGES = Object.freeze({
   nsfw: (v) => `${quote(v.filename)} can’t be uploaded: it was flagged as not safe for work (${v.top} ${percent(v.score)}).`,
   decode: (v) => `${quote(v.filename)} can’t be uploaded: it could not be read as an image, so the file may be damaged.`,
   'too-large': (v) => `${quote(v.filename)} can’t be uploaded: it is too large (${v.detail}).`,
+  'too-many-frames': (v) => `${quote(v.filename)} can’t be uploaded: the animation has too many frames to be checked${v.detail ? ` (${v.detail})` : ''}.`,
   unsupported: (v) => (v.format
     ? `${quote(v.filename)} can’t be uploaded: ${FORMAT_NAMES[v.format] ?? v.format} images ${v.browserCannot ? 'can’t be read by this browser' : 'are not accepted'}. Please use ${formatList(v.formats)}.`
     : `${quote(v.filename)} can’t be uploaded: it is not an image. Please use ${formatList(v.formats)}.`),
@@ -95,6 +102,9 @@ export const MESSAGES = Object.freeze({
   tooMuch: ({ bytes, maxBytes }) => `The files add up to ${formatBytes(bytes)}, over the ${formatBytes(maxBytes)} that can be uploaded at once.`,
   oneOnly: ({ total }) => `${total} files were dropped, but only one can be chosen here: the first is used.`,
   waiting: () => 'Still checking: the form will be sent when the check is done.',
+  notSent: ({ total }) => (total === 1
+    ? 'A file was left out of what was sent: it had not been checked on this device yet.'
+    : `${total} files were left out of what was sent: they had not been checked on this device yet.`),
   unchecked: () => 'The images could not be checked on this device; the server will check them.',
   cleared: () => 'No file chosen.',
 });
@@ -190,6 +200,7 @@ export async function checkFile(file, options = {}) {
         return done('unsupported', err.message);
       case 'empty':
       case 'too-large':
+      case 'too-many-frames':
         return done(err.code, err.message);
       default:
         return done('engine', err?.message ?? String(err));
@@ -206,27 +217,192 @@ export function checkFiles(files, options = {}) {
 
 let ids = 0;
 
+// forms maps a form to its controller: the check of every file the form
+// sends, whichever input holds it.
+const forms = new WeakMap();
+
+// isFileInput tells the inputs whose files a form sends.
+function isFileInput(el) {
+  return el instanceof HTMLInputElement && el.type === 'file' && el.name !== '' && !el.disabled;
+}
+
+// formController guards a form's submissions. It keeps one verdict per
+// File object (a File is immutable, so a verdict stays true for it), and:
+//   - on submit, checks the files every file input holds at that moment,
+//     holding the submit while any is being checked and refusing it when
+//     any is rejected;
+//   - on formdata (fired by every submission, form.submit() included, and
+//     by new FormData(form)), takes out of the data every file that has not
+//     been checked and accepted: that event cannot wait for a check.
+function formController(form, opts) {
+  let c = forms.get(form);
+  if (c) return c;
+  const verdicts = new WeakMap(); // File -> Promise<verdict>
+  const settled = new WeakMap(); // File -> verdict
+  const guards = new Set();
+  let held = null; // {submitter, files} of a submit held while checking
+  c = {
+    opts, guards,
+    // check returns the (cached) verdict for a file.
+    check(file) {
+      let p = verdicts.get(file);
+      if (!p) {
+        p = checkFile(file, { ...c.opts, field: c.fieldOf(file) }).then((v) => {
+          settled.set(file, v);
+          return v;
+        });
+        verdicts.set(file, p);
+      }
+      return p;
+    },
+    settled: (file) => settled.get(file),
+    // passes reports whether a file may be sent: checked and accepted, or
+    // not checkable here when allowUnchecked says so.
+    passes(file) {
+      const v = settled.get(file);
+      return Boolean(v && (v.accepted || (v.reason === 'engine' && c.opts.allowUnchecked)));
+    },
+    fieldOf(file) {
+      for (const el of form.elements) if (isFileInput(el) && Array.from(el.files ?? []).includes(file)) return el.name;
+      return '';
+    },
+    guarded(name) {
+      return !c.opts.fields?.length || c.opts.fields.includes(name);
+    },
+    // files lists the files the form would send now, by input.
+    files() {
+      const out = [];
+      for (const el of form.elements) {
+        if (isFileInput(el) && c.guarded(el.name)) for (const f of el.files ?? []) out.push({ input: el, file: f });
+      }
+      return out;
+    },
+    cancelHeld() { held = null; },
+    // hold checks the files the form would send now, and submits the form
+    // once all pass (submitWhenReady), unless the files change meanwhile.
+    hold(submitter) {
+      const files = c.files().map((x) => x.file);
+      if (c.opts.submitWhenReady) held = { submitter, files };
+      c.announce((c.opts.messages?.waiting ?? MESSAGES.waiting)());
+      Promise.all(files.map((f) => c.check(f))).then(() => {
+        const h = held;
+        if (!h || h.files !== files) return;
+        held = null;
+        const now = c.files().map((x) => x.file);
+        if (now.length !== files.length || now.some((f, i) => f !== files[i]) || !now.every((f) => c.passes(f))) return;
+        // Let the inputs' own state settle (their checks resolve the same
+        // promises) before submitting.
+        setTimeout(() => {
+          const sub = h.submitter?.isConnected && h.submitter.form === form ? h.submitter : undefined;
+          form.requestSubmit(sub);
+        });
+      });
+    },
+    announce(text) {
+      for (const g of guards) return g.announce(text);
+      return c.opts.status && (c.opts.status.textContent = text);
+    },
+    dispose(guard) {
+      guards.delete(guard);
+      if (guards.size === 0) {
+        for (const fn of cleanup) fn();
+        forms.delete(form);
+      }
+    },
+  };
+  const cleanup = [];
+  const listen = (type, fn, capture) => {
+    form.addEventListener(type, fn, capture);
+    cleanup.push(() => form.removeEventListener(type, fn, capture));
+  };
+
+  function onSubmit(e) {
+    for (const g of guards) g.refreshIfStale(); // files set from script, without a change event
+    const entries = c.files();
+    const pending = entries.filter(({ file }) => !c.settled(file));
+    const bad = entries.filter(({ file }) => c.settled(file) && !c.passes(file));
+    const refused = [...guards].find((g) => g.blocking()); // too many files, say
+    if (!pending.length && !bad.length && !refused) return; // every file checked and accepted
+    e.preventDefault();
+    e.stopImmediatePropagation();
+    if (bad.length || refused) {
+      held = null;
+      const input = refused?.input ?? bad[0].input;
+      c.announce(input.validationMessage || (bad[0] ? c.settled(bad[0].file).message : ''));
+      input.focus();
+      return;
+    }
+    c.hold(e.submitter);
+  }
+
+  function onFormData(e) {
+    const fd = e.formData;
+    const out = [];
+    for (const [name, value] of fd.entries()) {
+      if (!(value instanceof File) || !c.guarded(name)) continue;
+      if (value.size === 0 && value.name === '') continue; // an input without files
+      if (!c.passes(value)) out.push(value);
+    }
+    if (!out.length) return;
+    const names = new Set();
+    for (const [name, value] of fd.entries()) if (out.includes(value)) names.add(name);
+    for (const name of names) {
+      const keep = fd.getAll(name).filter((v) => !out.includes(v));
+      fd.delete(name);
+      for (const v of keep) {
+        if (v instanceof File) fd.append(name, v, v.name);
+        else fd.append(name, v);
+      }
+    }
+    for (const f of out) c.check(f); // so the page can show why, and send them once checked
+    c.announce((c.opts.messages?.notSent ?? MESSAGES.notSent)({ total: out.length }));
+    form.dispatchEvent(new CustomEvent('prefilter-removed', { detail: { files: out } }));
+  }
+
+  // Inputs without a guard of their own (added later, say) are checked as
+  // soon as they get files, so that a submit need not wait.
+  function onChange(e) {
+    const el = e.target;
+    if (!isFileInput(el) || !c.guarded(el.name)) return;
+    held = null; // a new choice cancels a held submit: it was for other files
+    for (const f of el.files ?? []) c.check(f);
+  }
+
+  listen('submit', onSubmit, true);
+  listen('formdata', onFormData, false);
+  listen('change', onChange, true);
+  forms.set(form, c);
+  return c;
+}
+
 /**
  * guardFileInput guards a form's <input type="file">: every file chosen
- * or dropped is checked on this device, and the form cannot be sent
- * until all are checked and accepted. Each file is listed with its outcome
- * (a rejected one with why, and a Remove button); summaries are announced
- * in an aria-live region. Options, besides checkFile's:
+ * or dropped is checked on this device, and the form cannot send a file
+ * until it has been checked and accepted. Each file is listed with its
+ * outcome (a rejected one with why, and a Remove button); summaries are
+ * announced in an aria-live region. Options, besides checkFile's:
  *   status        element for announcements (default: a <p role="status"> after the input)
  *   list          element for the per-file list (default: a <ul> after the status)
  *   dropZone      element that accepts dropped files (default: none but the input itself)
  *   maxFiles      most files at once; maxBodyBytes: most bytes at once
+ *   fields        the names of the file fields the server checks (ClientConfig.fields; default all)
  *   submitWhenReady  a submit during the check is held and sent when every file passes (default true)
  *   allowUnchecked   let the form through when the engine cannot run here (default false)
+ * The guard covers the whole form (see formController): the files every
+ * file input holds at submission, whatever set them, and the formdata of
+ * form.submit() and new FormData(form).
  * Returns {state, verdicts, ready, checkFiles, dispose}; the input also
- * fires a 'prefilter' CustomEvent with {state, verdicts} on each change.
+ * fires a 'prefilter' CustomEvent with {state, verdicts} on each change,
+ * and the form a 'prefilter-removed' one with {files} when files are left
+ * out of a submission.
  * States: 'empty', 'checking', 'accepted', 'rejected', 'unchecked'.
  */
 export function guardFileInput(input, options = {}) {
   if (!(input instanceof HTMLInputElement) || input.type !== 'file') throw new TypeError('guardFileInput needs an <input type="file">');
   const opts = { submitWhenReady: true, allowUnchecked: false, field: input.name, ...options };
   const msg = { ...MESSAGES, ...options.messages };
-  const cache = new WeakMap(); // File -> Promise<verdict>: a kept file is not checked twice
+  const ctl = input.form ? formController(input.form, opts) : null;
+  const check = (file) => (ctl ? ctl.check(file) : checkFile(file, opts));
   const cleanup = [];
   const listen = (target, type, fn, capture = false) => {
     target.addEventListener(type, fn, capture);
@@ -259,7 +435,7 @@ export function guardFileInput(input, options = {}) {
 
   const guard = { state: 'empty', verdicts: [], ready: Promise.resolve([]), checkFiles: (files) => checkFiles(files, opts), dispose };
   let generation = 0;
-  let heldSubmit = null; // the submitter of a submit made while checking
+  let checked = []; // the files of the last check, to notice files set without a change event
   let lastAnnounced = '';
 
   function announce(text) {
@@ -274,7 +450,7 @@ export function guardFileInput(input, options = {}) {
     const blocking = state === 'rejected' || (state === 'unchecked' && !opts.allowUnchecked);
     // A rejected choice makes the input invalid, so the browser itself
     // refuses to submit (and says why). While checking it stays valid, so
-    // that our submit handler sees the submit and can hold it.
+    // that the form's submit handler sees the submit and can hold it.
     input.setCustomValidity(blocking ? formMessage || summary(verdicts) : '');
     if (blocking) input.setAttribute('aria-invalid', 'true');
     else input.removeAttribute('aria-invalid');
@@ -321,8 +497,9 @@ export function guardFileInput(input, options = {}) {
 
   async function onChange() {
     const gen = ++generation;
-    heldSubmit = null; // a new choice cancels a held submit: it was for other files
+    ctl?.cancelHeld(); // a new choice cancels a held submit: it was for other files
     const files = Array.from(input.files ?? []);
+    checked = files;
     if (!files.length) {
       list.replaceChildren();
       announce(msg.cleared());
@@ -346,20 +523,13 @@ export function guardFileInput(input, options = {}) {
     render(files, verdicts);
     setState('checking', []);
     announce(msg.progress({ total }));
-    const all = files.map((file, i) => {
-      let p = cache.get(file);
-      if (!p) {
-        p = checkFile(file, opts);
-        cache.set(file, p);
+    const all = files.map((file, i) => check(file).then((v) => {
+      if (gen === generation) {
+        verdicts[i] = v;
+        render(files, verdicts); // each file's outcome shows as soon as it is known
       }
-      return p.then((v) => {
-        if (gen === generation) {
-          verdicts[i] = v;
-          render(files, verdicts); // each file's outcome shows as soon as it is known
-        }
-        return v;
-      });
-    });
+      return v;
+    }));
     guard.ready = Promise.all(all);
     const results = await guard.ready;
     if (gen !== generation) return;
@@ -382,32 +552,25 @@ export function guardFileInput(input, options = {}) {
       announce(summary(results));
       setState('rejected', results);
     }
-    const held = heldSubmit;
-    heldSubmit = null;
-    if (held && input.form && (guard.state === 'accepted' || (guard.state === 'unchecked' && opts.allowUnchecked))) {
-      const submitter = held.submitter?.isConnected && held.submitter.form === input.form ? held.submitter : undefined;
-      input.form.requestSubmit(submitter);
-    }
   }
 
-  function onSubmit(e) {
-    const state = guard.state;
-    if (state === 'empty' || state === 'accepted' || (state === 'unchecked' && opts.allowUnchecked)) return;
-    e.preventDefault();
-    e.stopImmediatePropagation();
-    if (state === 'checking') {
-      if (opts.submitWhenReady) heldSubmit = { submitter: e.submitter };
-      announce(msg.waiting());
-      return;
-    }
-    // Rejected (reached here only when the form has novalidate).
-    announce(input.validationMessage || summary(guard.verdicts));
-    input.focus();
+  // stale reports whether the input's files changed without a change
+  // event (input.files set from script, as a paste handler does).
+  function stale() {
+    const now = Array.from(input.files ?? []);
+    return now.length !== checked.length || now.some((f, i) => f !== checked[i]);
   }
 
   function onInvalid() {
-    // The browser refused the submit because of our custom validity: say it
-    // in the live region too, where screen readers hear it.
+    // The browser refused the submit because of our custom validity. If
+    // the files changed since (set from script), check the new ones: the
+    // refusal was about the old.
+    if (stale()) {
+      onChange();
+      ctl?.hold(undefined); // and send them once they pass, as the submit asked
+      return;
+    }
+    // Say it in the live region too, where screen readers hear it.
     announce(input.validationMessage);
   }
 
@@ -425,9 +588,14 @@ export function guardFileInput(input, options = {}) {
     input.dispatchEvent(new Event('change', { bubbles: true }));
   }
 
+  const member = {
+    input, announce,
+    refreshIfStale: () => stale() && onChange(),
+    blocking: () => !stale() && (guard.state === 'rejected' || (guard.state === 'unchecked' && !opts.allowUnchecked)),
+  };
+  ctl?.guards.add(member);
   listen(input, 'change', onChange);
   listen(input, 'invalid', onInvalid);
-  if (input.form) listen(input.form, 'submit', onSubmit, true);
   const zone = opts.dropZone;
   if (zone) {
     const over = (e) => {
@@ -453,6 +621,7 @@ export function guardFileInput(input, options = {}) {
     for (const fn of cleanup) fn();
     cleanup.length = 0;
     generation++;
+    ctl?.dispose(member);
     input.setCustomValidity('');
     input.removeAttribute('aria-invalid');
     if (describedBy === null) input.removeAttribute('aria-describedby');
@@ -462,4 +631,25 @@ export function guardFileInput(input, options = {}) {
 
   if (input.files?.length) onChange(); // files the browser restored (back button)
   return guard;
+}
+
+/**
+ * guardForm guards a form's submissions without a file input of its own
+ * to watch (guardFileInput does this for the input's form): every file
+ * input's files are checked when chosen and again at submission, and the
+ * formdata of any submission keeps only files checked and accepted.
+ * options are guardFileInput's (status: where to announce). Returns
+ * {dispose}.
+ */
+export function guardForm(form, options = {}) {
+  if (!(form instanceof HTMLFormElement)) throw new TypeError('guardForm needs a <form>');
+  const ctl = formController(form, { submitWhenReady: true, allowUnchecked: false, ...options });
+  const member = {
+    input: null,
+    announce: (text) => options.status && (options.status.textContent = text),
+    refreshIfStale: () => {},
+    blocking: () => false,
+  };
+  ctl.guards.add(member);
+  return { dispose: () => ctl.dispose(member) };
 }

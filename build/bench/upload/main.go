@@ -1,9 +1,10 @@
 // Command upload measures the upload guard on loopback: uploads per second
 // held, latency of a checked upload (p50, p99) and the server's peak
 // memory, at several concurrencies, side by side with the same server
-// without the guard and with the engine alone:
+// without the guard and with the engine alone; then the guard under
+// attack (see attack.go):
 //
-//	go run ./build/bench/upload [-duration 20s] [-conc 1,8,200] [-append BENCHMARKS.md]
+//	go run ./build/bench/upload [-duration 20s] [-conc 1,8,200] [-attack 45s] [-append BENCHMARKS.md]
 //
 // The server runs in a child process (this program with -serve), so its
 // heap and RSS are its own; clients run here. Phases alternate guarded and
@@ -48,6 +49,8 @@ func main() {
 	duration := flag.Duration("duration", 20*time.Second, "length of each measured phase")
 	concs := flag.String("conc", "1,8,200", "client concurrencies")
 	appendTo := flag.String("append", "", "append the results to this markdown file")
+	attackPhase := flag.Duration("attack", 45*time.Second, "length of each phase of the attack measurement (0: skip it)")
+	legit := flag.Int("legit", 50, "legitimate clients during the attack measurement")
 	flag.Parse()
 	if *serve != "" {
 		runServer(*serve)
@@ -128,12 +131,15 @@ func main() {
 		}
 	}
 	add("")
+	if *attackPhase > 0 {
+		rows = append(rows, runAttack(mix, *legit, *attackPhase)...)
+	}
 	if *appendTo != "" {
 		f, err := os.OpenFile(*appendTo, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
 		if err != nil {
 			fatal(err)
 		}
-		fmt.Fprintf(f, "\n## Upload guard (%s)\n\n`go run ./build/bench/upload`\n\n%s\n", time.Now().Format("2006-01-02"), strings.Join(rows, "\n"))
+		fmt.Fprintf(f, "\n## Upload guard (%s)\n\n`make bench-upload` (`go run ./build/bench/upload`, avx2 kernels)\n\n%s\n", time.Now().Format("2006-01-02"), strings.Join(rows, "\n"))
 		f.Close()
 	}
 }
@@ -334,9 +340,11 @@ type server struct {
 }
 
 type serverStats struct {
-	PeakHeap, PeakRSS uint64
-	CPU               float64 // seconds since the last reset
-	Guard             upload.Stats
+	PeakHeap, PeakRSS, RSS uint64
+	CPU                    float64 // seconds since the last reset
+	Guard                  upload.Stats
+	Bound                  int64 // the guard's MemoryBound
+	Workers                int
 }
 
 func startServer(mode string) *server {
@@ -427,9 +435,9 @@ func runServer(mode string) {
 	mux.HandleFunc("/bench/stats", func(w http.ResponseWriter, r *http.Request) {
 		cpuMu.Lock()
 		defer cpuMu.Unlock()
-		st := serverStats{PeakHeap: peak.Load(), PeakRSS: vmHWM(), CPU: cpuSeconds() - cpu0}
+		st := serverStats{PeakHeap: peak.Load(), PeakRSS: vmHWM(), RSS: vmRSS(), CPU: cpuSeconds() - cpu0}
 		if g != nil {
-			st.Guard = g.Stats()
+			st.Guard, st.Bound, st.Workers = g.Stats(), g.MemoryBound(), g.Config().Workers
 		}
 		if r.URL.Query().Get("reset") != "" {
 			runtime.GC()
@@ -449,10 +457,15 @@ func runServer(mode string) {
 }
 
 // vmHWM is the process's peak resident set size, from /proc.
-func vmHWM() uint64 {
+func vmHWM() uint64 { return procStatus("VmHWM:") }
+
+// vmRSS is the process's resident set size now.
+func vmRSS() uint64 { return procStatus("VmRSS:") }
+
+func procStatus(key string) uint64 {
 	b, _ := os.ReadFile("/proc/self/status")
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, key); ok {
 			kb, _ := strconv.ParseUint(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb << 10
 		}

@@ -73,13 +73,15 @@ async function start() {
     return;
   }
   $('#policy').textContent = `${config.policy}: ${policyText(config.thresholds)}`;
+  // Every frame of an animation, as the server checks them (frames: 'all').
   const detector = createDetector({
-    policy: config.policy, maxPixels: config.maxPixels, maxFrames: config.maxFrames,
+    policy: config.policy, maxPixels: config.maxPixels, maxFrames: config.maxFrames, frames: 'all',
     workers: Math.min(2, navigator.hardwareConcurrency || 1),
   });
   guardFileInput(input, {
     detector, status: $('#status'), list: $('#files'), dropZone: $('#drop'),
     maxFileBytes: config.maxFileBytes, maxFiles: config.maxFiles, maxBodyBytes: config.maxBodyBytes, formats: config.formats,
+    fields: config.fields,
   });
 
   // The guard has vetted the files by the time this (later) listener runs.
